@@ -1,0 +1,23 @@
+namespace Kombo.Contracts;
+
+/// <summary>The machine-readable reasons carried by the failure events. The list may grow; treat it as open.</summary>
+public static class FailureReasons
+{
+    /// <summary>The command failed validation; nothing was sent to Kombo.</summary>
+    public const string InvalidRequest = "invalid_request";
+
+    /// <summary>The end user already has this tool connected and the command did not allow another.</summary>
+    public const string AlreadyConnected = "already_connected";
+
+    /// <summary>Kombo refused the call for good (bad input, bad key, ...): see the Kombo error code.</summary>
+    public const string KomboRejected = "kombo_rejected";
+
+    /// <summary>Kombo stayed unreachable or overloaded through every retry and redelivery. Retryable.</summary>
+    public const string KomboUnavailable = "kombo_unavailable";
+
+    /// <summary>Kombo does not know the connect token, or it has expired.</summary>
+    public const string TokenInvalidOrExpired = "token_invalid_or_expired";
+
+    /// <summary>The integration belongs to another end user than the command expected; nothing was recorded.</summary>
+    public const string OriginMismatch = "origin_mismatch";
+}
