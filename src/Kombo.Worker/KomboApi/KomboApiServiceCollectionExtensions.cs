@@ -1,0 +1,53 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Polly;
+
+namespace Kombo.Worker.KomboApi;
+
+public static class KomboApiServiceCollectionExtensions
+{
+    /// <summary>
+    /// The typed <see cref="KomboClient"/>, its validated <see cref="KomboOptions"/> (section <c>Kombo</c>) and the
+    /// <c>kombo</c> resilience pipeline. Tests swap the network with
+    /// <c>services.AddHttpClient&lt;KomboClient&gt;().ConfigurePrimaryHttpMessageHandler(() =&gt; fake)</c> afterwards.
+    /// </summary>
+    public static IServiceCollection AddKomboApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<KomboOptions>()
+            .Bind(configuration.GetSection(KomboOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KomboOptions>, KomboOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddResiliencePipeline<string, KomboResponse>(KomboPipeline.Name, (builder, context) =>
+            KomboPipeline.Configure(
+                builder,
+                context.ServiceProvider.GetRequiredService<IOptions<KomboOptions>>().Value,
+                context.ServiceProvider.GetRequiredService<TimeProvider>()));
+
+        services.AddHttpClient<KomboClient>((provider, http) =>
+            {
+                var options = provider.GetRequiredService<IOptions<KomboOptions>>().Value;
+                http.BaseAddress = options.GetBaseAddress();
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
+                http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+                // The pipeline owns every timeout; HttpClient's own 100 s would fire as an unclassified cancellation.
+                http.Timeout = Timeout.InfiniteTimeSpan;
+                http.MaxResponseContentBufferSize = 1024 * 1024;
+            })
+            .ConfigurePrimaryHttpMessageHandler(provider => new SocketsHttpHandler
+            {
+                MaxConnectionsPerServer = provider.GetRequiredService<IOptions<KomboOptions>>().Value.MaxConnectionsPerServer,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                AutomaticDecompression = DecompressionMethods.All,
+            })
+            // Pooled connections already follow DNS changes, so the factory need not recycle handlers.
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            // The default HttpClient loggers write the full URL, and a by-token path is a credential.
+            .RemoveAllLoggers();
+
+        return services;
+    }
+}

@@ -1,0 +1,48 @@
+using System.Collections.Frozen;
+using Polly;
+using Polly.Timeout;
+
+namespace Kombo.Worker.KomboApi;
+
+/// <summary>
+/// The one place that decides whether a Kombo failure is worth retrying. Kombo asks clients to branch on
+/// <c>error.code</c>, not on the HTTP status, so the code wins; the status decides only when there is no code
+/// (a load balancer's plain-text 503, an empty body).
+/// </summary>
+public static class KomboFailureClassifier
+{
+    private static readonly FrozenSet<string> TransientCodes = new[]
+    {
+        "PLATFORM.RATE_LIMIT_EXCEEDED",
+        "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED",
+        "REMOTE.RATE_LIMIT_EXCEEDED",
+        "REMOTE.SERVICE_UNAVAILABLE",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    public static bool IsTransient(KomboError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return IsTransient(error.HttpStatus, error.Code);
+    }
+
+    public static bool IsTransient(int? httpStatus, string? code) =>
+        string.IsNullOrWhiteSpace(code) ? httpStatus is 408 or 429 or (>= 500 and <= 599) : TransientCodes.Contains(code);
+
+    /// <summary>Network failures and timed-out attempts; anything else thrown is a bug, not a Kombo outage.</summary>
+    public static bool IsTransient(Exception exception) =>
+        exception is HttpRequestException or HttpIOException or TimeoutRejectedException;
+
+    /// <summary>Kombo's own rate limit, whose window end <c>ratelimit-reset</c> announces.</summary>
+    public static bool IsRateLimited(KomboError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return string.IsNullOrWhiteSpace(error.Code)
+            ? error.HttpStatus == 429
+            : string.Equals(error.Code, "PLATFORM.RATE_LIMIT_EXCEEDED", StringComparison.OrdinalIgnoreCase);
+    }
+
+    internal static bool IsTransient(Outcome<KomboResponse> outcome) =>
+        outcome.Exception is { } exception
+            ? IsTransient(exception)
+            : outcome.Result?.Error is { } error && IsTransient(error);
+}

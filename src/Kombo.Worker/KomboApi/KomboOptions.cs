@@ -1,0 +1,50 @@
+using System.Text;
+
+namespace Kombo.Worker.KomboApi;
+
+/// <summary>Settings of the Kombo client and its resilience pipeline, bound from the <c>Kombo</c> section.</summary>
+public sealed record KomboOptions
+{
+    public const string SectionName = "Kombo";
+
+    public string BaseUrl { get; init; } = "https://api.kombo.dev/v1/";
+
+    public string ApiKey { get; init; } = "";
+
+    /// <summary>Limit for one HTTP attempt; a slower attempt counts as a transient failure and is retried.</summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Limit for one call, all attempts and back-off included.</summary>
+    public TimeSpan TotalTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public int MaxRetryAttempts { get; init; } = 4;
+
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(10);
+
+    public double CircuitBreakerFailureRatio { get; init; } = 0.5;
+
+    public int CircuitBreakerMinimumThroughput { get; init; } = 20;
+
+    public TimeSpan CircuitBreakerSamplingDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan CircuitBreakerBreakDuration { get; init; } = TimeSpan.FromSeconds(15);
+
+    public int MaxConnectionsPerServer { get; init; } = 64;
+
+    /// <summary>Redeem tokens with the deprecated <c>POST /connect/activate-integration</c> instead of by-token.</summary>
+    public bool UseActivateIntegration { get; init; }
+
+    /// <summary>The base URL with a trailing slash, so that relative paths keep its last segment (<c>/v1</c>).</summary>
+    public Uri GetBaseAddress() => new(BaseUrl.EndsWith('/') ? BaseUrl : BaseUrl + "/", UriKind.Absolute);
+
+    // The generated record ToString would print the API key into any log line that formats the options.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append($"BaseUrl = {BaseUrl}, ApiKey = {(string.IsNullOrEmpty(ApiKey) ? "(missing)" : "***")}, ");
+        builder.Append($"AttemptTimeout = {AttemptTimeout}, TotalTimeout = {TotalTimeout}, MaxRetryAttempts = {MaxRetryAttempts}, ");
+        builder.Append($"UseActivateIntegration = {UseActivateIntegration}");
+        return true;
+    }
+}
