@@ -1,0 +1,165 @@
+using Kombo.Contracts;
+using Kombo.Worker.Inbox;
+using Kombo.Worker.Integrations;
+using Kombo.Worker.KomboApi;
+using Kombo.Worker.Messaging;
+using Kombo.Worker.Outbox;
+using Kombo.Worker.Storage;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Kombo.Worker.ConnectLinks;
+
+/// <summary>
+/// Creates a Kombo Connect link. The Kombo call runs outside any transaction; the link row, the inbox row and the
+/// answer then commit together, and the command is acknowledged only after that commit.
+/// </summary>
+public sealed partial class CreateConnectLinkConsumer(
+    KomboClient kombo,
+    TransactionalOutbox outbox,
+    SqliteDatabase database,
+    TimeProvider time,
+    IOptions<MessagingOptions> options,
+    ILogger<CreateConnectLinkConsumer> logger) : IConsumer<CreateConnectLink>
+{
+    public const string Name = "create-connect-link";
+
+    public async Task Consume(ConsumeContext<CreateConnectLink> context)
+    {
+        var command = context.Message;
+        var commandId = CommandIdentity.Of(context, command.CorrelationId, nameof(CreateConnectLink));
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = command.CorrelationId });
+
+        using (var connection = database.Open())
+        {
+            if (InboxStore.HasHandled(connection, commandId, Name))
+            {
+                LogDuplicate(commandId);
+                return;
+            }
+
+            var problems = CreateConnectLinkValidator.Validate(command);
+            if (problems.Count > 0)
+            {
+                await FailAsync(context, commandId, FailureReasons.InvalidRequest, string.Join(" ", problems), null, retryable: false);
+                return;
+            }
+
+            if (!command.AllowAdditionalConnection
+                && command is { EndUserOriginId: { } originId, IntegrationTool: { } tool }
+                && IntegrationStore.IsConnected(connection, originId, tool))
+            {
+                await FailAsync(context, commandId, FailureReasons.AlreadyConnected,
+                    $"The end user already has {tool} connected; set AllowAdditionalConnection to connect it again.", null, retryable: false);
+                return;
+            }
+        }
+
+        KomboResult<CreatedLink> result;
+        try
+        {
+            result = await kombo.CreateLinkAsync(ToRequest(command), context.CancellationToken);
+        }
+        catch (KomboUnavailableException ex) when (options.Value.IsLastAttempt(context))
+        {
+            await FailAsync(context, commandId, FailureReasons.KomboUnavailable, ex.Message, ex.LastError, retryable: true);
+            return;
+        }
+
+        if (result.Error is { } error)
+        {
+            await FailAsync(context, commandId, FailureReasons.KomboRejected, "Kombo refused to create the link.", error, retryable: false);
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var linkType = command.LinkType ?? "EMBEDDED";
+        var created = new LinkCreated
+        {
+            CorrelationId = command.CorrelationId,
+            EndUserOriginId = command.EndUserOriginId,
+            IntegrationCategory = command.IntegrationCategory ?? "HRIS",
+            IntegrationTool = command.IntegrationTool,
+            Link = result.Value!.Link,
+            LinkType = linkType,
+            CreatedAt = now,
+            ExpiresAt = now + (linkType == "MAGIC_LINK" ? TimeSpan.FromDays(365) : TimeSpan.FromHours(1)),
+        };
+
+        var committed = await outbox.CommitAsync(new InboxEntry(commandId, Name, command.CorrelationId, "succeeded"), (connection, transaction, _) =>
+        {
+            ConnectLinkStore.Insert(connection, transaction, commandId, created);
+            return OutgoingMessage.Answer(context, commandId, command.CorrelationId, created, command.EndUserOriginId);
+        }, context.CancellationToken);
+
+        if (committed)
+        {
+            LogLinkCreated(commandId, linkType, ConnectLinkStore.Fingerprint(created.Link));
+        }
+    }
+
+    private async Task FailAsync(
+        ConsumeContext<CreateConnectLink> context, Guid commandId, string reason, string message, KomboError? error, bool retryable)
+    {
+        var command = context.Message;
+        var failed = new ConnectLinkFailed
+        {
+            CorrelationId = command.CorrelationId,
+            EndUserOriginId = command.EndUserOriginId,
+            Reason = reason,
+            Message = message,
+            KomboErrorCode = error?.Code,
+            KomboErrorMessage = error?.Message,
+            KomboLogUrl = error?.LogUrl,
+            Retryable = retryable,
+            FailedAt = time.GetUtcNow(),
+        };
+
+        await outbox.CommitAsync(new InboxEntry(commandId, Name, command.CorrelationId, reason), (_, _, _) =>
+            OutgoingMessage.Answer(context, commandId, command.CorrelationId, failed, command.EndUserOriginId),
+            context.CancellationToken);
+        LogFailed(commandId, reason, error?.Code, error?.HttpStatus);
+    }
+
+    private static CreateLinkRequest ToRequest(CreateConnectLink command) => new()
+    {
+        EndUserEmail = command.EndUserEmail!,
+        EndUserOrganizationName = command.EndUserOrganizationName!,
+        EndUserOriginId = command.EndUserOriginId,
+        RemoteEnvironment = command.RemoteEnvironment,
+        IntegrationCategory = command.IntegrationCategory,
+        IntegrationTool = command.IntegrationTool,
+        Language = command.Language,
+        ScopeConfigId = command.ScopeConfigId,
+        EnableFiltering = command.EnableFiltering,
+        EnableFieldMapping = command.EnableFieldMapping,
+        LinkType = command.LinkType,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId} was already handled; acknowledged without effect")]
+    private partial void LogDuplicate(Guid commandId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId} created a {LinkType} link (fingerprint {LinkFingerprint})")]
+    private partial void LogLinkCreated(Guid commandId, string linkType, string linkFingerprint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId} failed: {Reason} (Kombo code {KomboCode}, HTTP {HttpStatus})")]
+    private partial void LogFailed(Guid commandId, string reason, string? komboCode, int? httpStatus);
+}
+
+public sealed class CreateConnectLinkConsumerDefinition : ConsumerDefinition<CreateConnectLinkConsumer>
+{
+    private readonly MessagingOptions _options;
+
+    public CreateConnectLinkConsumerDefinition(IOptions<MessagingOptions> options)
+    {
+        _options = options.Value;
+        EndpointName = CreateConnectLinkConsumer.Name;
+        ConcurrentMessageLimit = _options.ConcurrentMessageLimit;
+    }
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<CreateConnectLinkConsumer> consumerConfigurator,
+        IRegistrationContext context) =>
+        CommandEndpoint.Configure(endpointConfigurator, _options);
+}

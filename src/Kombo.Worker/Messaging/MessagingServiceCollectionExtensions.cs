@@ -1,0 +1,65 @@
+using Kombo.Worker.ConnectLinks;
+using Kombo.Worker.TokenRedemption;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Kombo.Worker.Messaging;
+
+public static class MessagingServiceCollectionExtensions
+{
+    /// <summary>MassTransit on RabbitMQ with the two command consumers.</summary>
+    public static IServiceCollection AddMessaging(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddMessagingOptions(configuration);
+        services.AddOptions<RabbitMqOptions>()
+            .Bind(configuration.GetSection(RabbitMqOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<MassTransitHostOptions>().Configure(options =>
+        {
+            options.WaitUntilStarted = true;
+            options.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+
+        services.AddMassTransit(bus =>
+        {
+            bus.AddKomboConsumers();
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                var settings = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
+                rabbit.Host(settings.Host, (ushort)settings.Port, settings.VirtualHost, host =>
+                {
+                    host.Username(settings.Username);
+                    host.Password(settings.Password);
+                    host.PublisherConfirmation = true;
+                });
+                rabbit.UsePlainJsonCommands();
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+        return services;
+    }
+
+    public static IServiceCollection AddMessagingOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<MessagingOptions>()
+            .Bind(configuration.GetSection(MessagingOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        return services;
+    }
+
+    public static void AddKomboConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.SetKebabCaseEndpointNameFormatter();
+        bus.AddConsumer<CreateConnectLinkConsumer, CreateConnectLinkConsumerDefinition>();
+        bus.AddConsumer<RedeemConnectTokenConsumer, RedeemConnectTokenConsumerDefinition>();
+    }
+
+    /// <summary>
+    /// Publishers that are not .NET send a plain JSON body (<c>application/json</c>, or no content type at all);
+    /// MassTransit's own envelope keeps working beside it.
+    /// </summary>
+    public static void UsePlainJsonCommands(this IBusFactoryConfigurator bus) =>
+        bus.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType | RawSerializerOptions.AddTransportHeaders, isDefault: true);
+}

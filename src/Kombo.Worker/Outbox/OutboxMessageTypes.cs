@@ -1,0 +1,32 @@
+using System.Text.Json;
+using Kombo.Contracts;
+
+namespace Kombo.Worker.Outbox;
+
+/// <summary>The closed set of messages the outbox carries, by the stable name stored in each row.</summary>
+public static class OutboxMessageTypes
+{
+    private static readonly Dictionary<string, Type> ByName = new[]
+    {
+        typeof(LinkCreated),
+        typeof(ConnectLinkFailed),
+        typeof(IntegrationConnected),
+        typeof(ConnectTokenRedemptionFailed),
+    }.ToDictionary(type => type.Name, StringComparer.Ordinal);
+
+    /// <summary>The same shape MassTransit's serializer gives the body: camelCase System.Text.Json.</summary>
+    public static JsonSerializerOptions SerializerOptions { get; } = new(JsonSerializerDefaults.Web);
+
+    public static string NameOf(object message) =>
+        ByName.ContainsKey(message.GetType().Name)
+            ? message.GetType().Name
+            : throw new ArgumentException($"{message.GetType().Name} is not an outbox message type.", nameof(message));
+
+    public static bool TryResolve(string name, out Type type) => ByName.TryGetValue(name, out type!);
+
+    public static string Serialize(object message) => JsonSerializer.Serialize(message, message.GetType(), SerializerOptions);
+
+    public static object Deserialize(string body, Type type) =>
+        JsonSerializer.Deserialize(body, type, SerializerOptions)
+        ?? throw new JsonException($"The stored {type.Name} body is empty.");
+}

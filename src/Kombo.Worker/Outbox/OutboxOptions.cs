@@ -1,0 +1,47 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Kombo.Worker.Outbox;
+
+public sealed record OutboxOptions
+{
+    public const string SectionName = "Outbox";
+
+    /// <summary>Rows read and published (pipelined) per relay round.</summary>
+    [Range(1, 10_000)]
+    public int BatchSize { get; init; } = 500;
+
+    /// <summary>
+    /// Publishes in flight at once. Rows of one end user always share a lane and keep their commit order; 1 keeps the
+    /// commit order of every row, at the cost of one broker round trip per row.
+    /// </summary>
+    [Range(1, 256)]
+    public int PublishLanes { get; init; } = 16;
+
+    /// <summary>Fallback wake-up when no commit signalled the relay (every commit wakes it at once).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Publish attempts before a row is parked for an operator.</summary>
+    [Range(1, 1000)]
+    public int MaxAttempts { get; init; } = 10;
+
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a sent row (whose body may hold a link) is kept before cleanup deletes it.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
+    public TimeSpan SentRetention { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>The dedupe window: longer than any redelivery path.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
+    public TimeSpan InboxRetention { get; init; } = TimeSpan.FromDays(7);
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan CleanupInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    [Range(1, 100_000)]
+    public int CleanupBatchSize { get; init; } = 1000;
+}

@@ -1,0 +1,125 @@
+using Dapper;
+using Kombo.Worker.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Kombo.Worker.Outbox;
+
+/// <summary>The outbox table's SQL: append inside a command's transaction, read what is due, record the outcome.</summary>
+public static class OutboxStore
+{
+    private const string InsertSql = """
+        INSERT INTO outbox (message_id, message_type, body, correlation_id, conversation_id, initiator_id,
+                            request_id, destination, ordering_key, created_at, next_attempt_at)
+        VALUES (@MessageId, @MessageType, @Body, @CorrelationId, @ConversationId, @InitiatorId,
+                @RequestId, @Destination, @OrderingKey, @Now, @Now)
+        """;
+
+    // A row waits while an earlier row of the same end user is parked or backing off: per-end-user order is kept,
+    // and nobody else is held up.
+    private const string DueSql = """
+        SELECT o.sequence AS Sequence, o.message_id AS MessageId, o.message_type AS MessageType, o.body AS Body,
+               o.correlation_id AS CorrelationId, o.conversation_id AS ConversationId, o.initiator_id AS InitiatorId,
+               o.request_id AS RequestId, o.destination AS Destination, o.ordering_key AS OrderingKey, o.attempts AS Attempts,
+               o.created_at AS CreatedAt
+        FROM outbox AS o
+        WHERE o.sent_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= @Now
+          AND (o.ordering_key IS NULL OR NOT EXISTS (
+                SELECT 1 FROM outbox AS earlier
+                WHERE earlier.ordering_key = o.ordering_key AND earlier.sequence < o.sequence
+                  AND earlier.sent_at IS NULL
+                  AND (earlier.parked_at IS NOT NULL OR earlier.next_attempt_at > @Now)))
+        ORDER BY o.sequence
+        LIMIT @Limit
+        """;
+
+    private const string MarkSentSql = "UPDATE outbox SET sent_at = @SentAt WHERE sequence = @Sequence";
+
+    private const string RecordFailureSql = """
+        UPDATE outbox
+        SET attempts = attempts + 1,
+            last_error = @Error,
+            next_attempt_at = @NextAttemptAt,
+            parked_at = CASE WHEN @Park THEN @Now END
+        WHERE sequence = @Sequence
+        """;
+
+    private const string DeleteSentSql = """
+        DELETE FROM outbox WHERE sequence IN (
+            SELECT sequence FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= @Cutoff LIMIT @Limit)
+        """;
+
+    public static void Append(
+        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<OutgoingMessage> messages, DateTimeOffset now)
+    {
+        var at = UnixTime.ToMs(now);
+        connection.Execute(InsertSql, messages.Select(m => new
+        {
+            MessageId = m.MessageId.ToString(),
+            m.MessageType,
+            m.Body,
+            CorrelationId = m.CorrelationId.ToString(),
+            ConversationId = m.ConversationId?.ToString(),
+            InitiatorId = m.InitiatorId?.ToString(),
+            RequestId = m.RequestId?.ToString(),
+            Destination = m.Destination?.ToString(),
+            m.OrderingKey,
+            Now = at,
+        }), transaction);
+    }
+
+    public static IReadOnlyList<PendingMessage> ReadDue(SqliteConnection connection, DateTimeOffset now, int limit) =>
+        connection.Query<PendingMessage>(DueSql, new { Now = UnixTime.ToMs(now), Limit = limit }).AsList();
+
+    public static void MarkSent(
+        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<long> sequences, DateTimeOffset now)
+    {
+        var sentAt = UnixTime.ToMs(now);
+        connection.Execute(MarkSentSql, sequences.Select(sequence => new { Sequence = sequence, SentAt = sentAt }), transaction);
+    }
+
+    public static void RecordFailures(
+        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<PublishFailure> failures, DateTimeOffset now)
+    {
+        var at = UnixTime.ToMs(now);
+        connection.Execute(RecordFailureSql, failures.Select(f => new
+        {
+            f.Sequence,
+            f.Error,
+            NextAttemptAt = UnixTime.ToMs(f.NextAttemptAt),
+            f.Park,
+            Now = at,
+        }), transaction);
+    }
+
+    public static int DeleteSent(SqliteConnection connection, SqliteTransaction transaction, DateTimeOffset cutoff, int limit) =>
+        connection.Execute(DeleteSentSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction);
+}
+
+public sealed record PendingMessage
+{
+    public long Sequence { get; init; }
+
+    public string MessageId { get; init; } = "";
+
+    public string MessageType { get; init; } = "";
+
+    public string Body { get; init; } = "";
+
+    public string CorrelationId { get; init; } = "";
+
+    public string? ConversationId { get; init; }
+
+    public string? InitiatorId { get; init; }
+
+    public string? RequestId { get; init; }
+
+    public string? Destination { get; init; }
+
+    public string? OrderingKey { get; init; }
+
+    public int Attempts { get; init; }
+
+    public long CreatedAt { get; init; }
+}
+
+public sealed record PublishFailure(long Sequence, string Error, DateTimeOffset NextAttemptAt, bool Park);

@@ -1,0 +1,47 @@
+using MassTransit;
+
+namespace Kombo.Worker.Outbox;
+
+/// <summary>
+/// One row to write to the outbox: an event to publish, or (with a <see cref="Destination"/>) the response to a
+/// request client. Its <see cref="MessageId"/> is fixed here and reused on every publish attempt.
+/// </summary>
+public sealed record OutgoingMessage(
+    Guid MessageId,
+    string MessageType,
+    string Body,
+    Guid CorrelationId,
+    Guid? ConversationId,
+    Guid? InitiatorId,
+    Guid? RequestId,
+    Uri? Destination,
+    string? OrderingKey)
+{
+    /// <summary>
+    /// The event to publish for a command and, when the command came from a request client, the same message as the
+    /// response. Both ids derive from the command id so a redelivered command writes the very same rows.
+    /// </summary>
+    public static IReadOnlyList<OutgoingMessage> Answer(
+        ConsumeContext context, Guid commandId, Guid correlationId, object message, string? orderingKey, Guid? eventId = null)
+    {
+        var type = OutboxMessageTypes.NameOf(message);
+        var body = OutboxMessageTypes.Serialize(message);
+        var published = new OutgoingMessage(
+            eventId ?? MessageIds.Derive(commandId, type), type, body, correlationId,
+            context.ConversationId, commandId, null, null, orderingKey);
+
+        if (context.RequestId is not { } requestId || context.ResponseAddress is not { } responseAddress)
+        {
+            return [published];
+        }
+
+        var response = published with
+        {
+            MessageId = MessageIds.Derive(commandId, "response:" + type),
+            RequestId = requestId,
+            Destination = responseAddress,
+            OrderingKey = null,
+        };
+        return [published, response];
+    }
+}

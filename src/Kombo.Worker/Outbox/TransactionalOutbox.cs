@@ -1,0 +1,39 @@
+using Kombo.Worker.Inbox;
+using Kombo.Worker.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Kombo.Worker.Outbox;
+
+/// <summary>
+/// Commits a handled command: its inbox row, its business rows and its outgoing messages in ONE transaction, so an
+/// event exists if and only if its work was committed. The returned task completes once that commit is durable;
+/// only then may the command be acknowledged.
+/// </summary>
+public sealed class TransactionalOutbox(SqliteWriter writer, OutboxSignal signal, TimeProvider time)
+{
+    /// <returns>False when the inbox already held the command (nothing was written).</returns>
+    public async Task<bool> CommitAsync(
+        InboxEntry entry,
+        Func<SqliteConnection, SqliteTransaction, DateTimeOffset, IReadOnlyList<OutgoingMessage>> work,
+        CancellationToken cancellationToken)
+    {
+        var written = await writer.WriteAsync((connection, transaction) =>
+        {
+            var now = time.GetUtcNow();
+            if (!InboxStore.TryRecord(connection, transaction, entry, now))
+            {
+                return false;
+            }
+
+            OutboxStore.Append(connection, transaction, work(connection, transaction, now), now);
+            return true;
+        }, cancellationToken);
+
+        if (written)
+        {
+            signal.Notify();
+        }
+
+        return written;
+    }
+}

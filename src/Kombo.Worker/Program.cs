@@ -1,0 +1,4 @@
+using Kombo.Worker.Hosting;
+
+var app = WorkerHost.CreateBuilder(args).Build();
+await app.RunAsync();

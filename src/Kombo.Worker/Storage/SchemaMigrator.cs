@@ -1,0 +1,63 @@
+using System.Reflection;
+using Microsoft.Data.Sqlite;
+
+namespace Kombo.Worker.Storage;
+
+/// <summary>
+/// Applies the numbered scripts in <c>Storage/Migrations</c> in order, each in its own transaction, and records
+/// the schema version in SQLite's <c>user_version</c>.
+/// </summary>
+public static class SchemaMigrator
+{
+    public static int LatestVersion => Scripts.Value.Count == 0 ? 0 : Scripts.Value[^1].Version;
+
+    public static int Migrate(SqliteConnection connection)
+    {
+        var current = connection.ExecuteScalarInt("PRAGMA user_version;");
+        if (current > LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The database is at schema version {current}, newer than this worker knows ({LatestVersion}).");
+        }
+
+        foreach (var script in Scripts.Value.Where(s => s.Version > current))
+        {
+            using var transaction = connection.BeginTransaction(deferred: false);
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = $"{script.Sql}\nPRAGMA user_version = {script.Version};";
+            command.ExecuteNonQuery();
+            transaction.Commit();
+            current = script.Version;
+        }
+
+        return current;
+    }
+
+    private static readonly Lazy<IReadOnlyList<(int Version, string Sql)>> Scripts = new(LoadScripts);
+
+    private static IReadOnlyList<(int Version, string Sql)> LoadScripts()
+    {
+        var assembly = typeof(SchemaMigrator).Assembly;
+        const string prefix = "Migrations/";
+        return assembly.GetManifestResourceNames()
+            .Where(name => name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(".sql", StringComparison.Ordinal))
+            .Select(name => (Version: int.Parse(name[prefix.Length..].Split('_')[0], System.Globalization.CultureInfo.InvariantCulture), Sql: Read(assembly, name)))
+            .OrderBy(s => s.Version)
+            .ToList();
+    }
+
+    private static string Read(Assembly assembly, string name)
+    {
+        using var stream = assembly.GetManifestResourceStream(name)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private static int ExecuteScalarInt(this SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

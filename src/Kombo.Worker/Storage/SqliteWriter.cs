@@ -1,0 +1,229 @@
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Kombo.Worker.Storage;
+
+/// <summary>
+/// The only writer to the database. Writes queue here and run one after another on one connection, so SQLite never
+/// answers "database is locked"; writes that queue up meanwhile share one <c>BEGIN IMMEDIATE … COMMIT</c> (group
+/// commit: one fsync for many commands). Each write runs in its own savepoint, so one failing write does not undo the
+/// others, and its task completes only once the commit holding it is durable.
+/// </summary>
+public sealed class SqliteWriter : IAsyncDisposable
+{
+    private readonly Channel<IWrite> _queue = Channel.CreateUnbounded<IWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SqliteDatabase _database;
+    private readonly int _maxWritesPerCommit;
+    private readonly Task _loop;
+
+    public SqliteWriter(SqliteDatabase database, IOptions<StorageOptions> options)
+    {
+        _database = database;
+        _maxWritesPerCommit = options.Value.MaxWritesPerCommit;
+        _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>Raised on the writer thread after each successful commit, with the number of writes it held.</summary>
+    public event Action<int>? Committed;
+
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken = default)
+    {
+        var write = new Write<T>(work, cancellationToken);
+        if (!_queue.Writer.TryWrite(write))
+        {
+            throw new ObjectDisposedException(nameof(SqliteWriter), "The database writer has stopped.");
+        }
+
+        return write.Completion.Task;
+    }
+
+    /// <summary>
+    /// Copies the WAL back into the database file between two commits. PASSIVE never waits for readers, so the
+    /// consumers are not held up.
+    /// </summary>
+    public Task CheckpointAsync(CancellationToken cancellationToken = default)
+    {
+        var checkpoint = new Checkpoint(cancellationToken);
+        if (!_queue.Writer.TryWrite(checkpoint))
+        {
+            throw new ObjectDisposedException(nameof(SqliteWriter), "The database writer has stopped.");
+        }
+
+        return checkpoint.Completion.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop;
+    }
+
+    private void Run()
+    {
+        var batch = new List<IWrite>(_maxWritesPerCommit);
+        SqliteConnection? connection = null;
+        try
+        {
+            while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                batch.Clear();
+                Checkpoint? checkpoint = null;
+                while (batch.Count < _maxWritesPerCommit && _queue.Reader.TryRead(out var write))
+                {
+                    if (write is Checkpoint standalone)
+                    {
+                        checkpoint = standalone;
+                        break;
+                    }
+
+                    if (!write.IsCancelled)
+                    {
+                        batch.Add(write);
+                    }
+                }
+
+                try
+                {
+                    connection ??= _database.Open();
+                    if (batch.Count > 0)
+                    {
+                        Commit(connection, batch);
+                    }
+
+                    checkpoint?.Run(connection);
+                }
+                catch (Exception ex)
+                {
+                    // The connection may be in an unknown state (disk full, file gone): start afresh next time.
+                    connection?.Dispose();
+                    connection = null;
+                    foreach (var write in batch)
+                    {
+                        write.Fail(ex);
+                    }
+
+                    checkpoint?.Fail(ex);
+                }
+            }
+        }
+        finally
+        {
+            connection?.Dispose();
+            while (_queue.Reader.TryRead(out var write))
+            {
+                write.Fail(new ObjectDisposedException(nameof(SqliteWriter), "The database writer has stopped."));
+            }
+        }
+    }
+
+    private void Commit(SqliteConnection connection, List<IWrite> batch)
+    {
+        using var transaction = connection.BeginTransaction(deferred: false);
+        var done = 0;
+        foreach (var write in batch)
+        {
+            transaction.Save("write");
+            try
+            {
+                write.Execute(connection, transaction);
+                transaction.Release("write");
+                done++;
+            }
+            catch (Exception ex) when (ex is not SqliteException { SqliteErrorCode: SQLiteFull or SQLiteIoErr })
+            {
+                transaction.Rollback("write");
+                transaction.Release("write");
+                write.Fail(ex);
+            }
+        }
+
+        transaction.Commit();
+        foreach (var write in batch)
+        {
+            write.Complete();
+        }
+
+        Committed?.Invoke(done);
+    }
+
+    private const int SQLiteIoErr = 10;
+    private const int SQLiteFull = 13;
+
+    private interface IWrite
+    {
+        bool IsCancelled { get; }
+
+        void Execute(SqliteConnection connection, SqliteTransaction transaction);
+
+        void Complete();
+
+        void Fail(Exception exception);
+    }
+
+    private sealed class Checkpoint(CancellationToken cancellationToken) : IWrite
+    {
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool IsCancelled => cancellationToken.IsCancellationRequested && Completion.TrySetCanceled(cancellationToken);
+
+        public void Run(SqliteConnection connection)
+        {
+            if (IsCancelled)
+            {
+                return;
+            }
+
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+            command.ExecuteNonQuery();
+            Completion.TrySetResult();
+        }
+
+        public void Execute(SqliteConnection connection, SqliteTransaction transaction) => Run(connection);
+
+        public void Complete()
+        {
+        }
+
+        public void Fail(Exception exception) => Completion.TrySetException(exception);
+    }
+
+    private sealed class Write<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken) : IWrite
+    {
+        private T? _result;
+        private bool _executed;
+
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool IsCancelled
+        {
+            get
+            {
+                if (!cancellationToken.IsCancellationRequested)
+                {
+                    return false;
+                }
+
+                Completion.TrySetCanceled(cancellationToken);
+                return true;
+            }
+        }
+
+        public void Execute(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            _result = work(connection, transaction);
+            _executed = true;
+        }
+
+        public void Complete()
+        {
+            if (_executed)
+            {
+                Completion.TrySetResult(_result!);
+            }
+        }
+
+        public void Fail(Exception exception) => Completion.TrySetException(exception);
+    }
+}

@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Kombo.Worker.Storage;
+
+public sealed record StorageOptions
+{
+    public const string SectionName = "Storage";
+
+    /// <summary>The SQLite file; relative paths are resolved against the directory of appsettings.json.</summary>
+    [Required]
+    public string DatabasePath { get; init; } = "data/kombo-worker.db";
+
+    /// <summary>
+    /// <c>FULL</c> (default) makes every acknowledged command survive power loss; <c>NORMAL</c> is faster and can lose
+    /// the last commits on power loss (never on a process crash).
+    /// </summary>
+    [RegularExpression("^(FULL|NORMAL)$", ErrorMessage = "Storage:Synchronous must be FULL or NORMAL.")]
+    public string Synchronous { get; init; } = "FULL";
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How many queued write transactions may share one commit (one fsync).</summary>
+    [Range(1, 10_000)]
+    public int MaxWritesPerCommit { get; init; } = 256;
+}

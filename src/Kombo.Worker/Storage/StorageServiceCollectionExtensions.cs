@@ -1,0 +1,35 @@
+namespace Kombo.Worker.Storage;
+
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>The SQLite file, its single writer, and the schema migration that runs before anything else starts.</summary>
+    public static IServiceCollection AddStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StorageOptions>()
+            .Bind(configuration.GetSection(StorageOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<SqliteDatabase>();
+        services.AddSingleton<SqliteWriter>();
+        services.AddHostedService<SchemaInitializer>();
+        return services;
+    }
+}
+
+/// <summary>Creates and migrates the database at start-up; registered before MassTransit so no consumer runs first.</summary>
+internal sealed partial class SchemaInitializer(SqliteDatabase database, ILogger<SchemaInitializer> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        database.EnsureCreated();
+        using var connection = database.Open();
+        var version = SchemaMigrator.Migrate(connection);
+        LogReady(database.FilePath, version);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database {DatabasePath} ready at schema version {SchemaVersion}")]
+    private partial void LogReady(string databasePath, int schemaVersion);
+}

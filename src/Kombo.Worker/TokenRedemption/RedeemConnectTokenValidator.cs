@@ -1,0 +1,20 @@
+using Kombo.Contracts;
+using Kombo.Worker.Messaging;
+
+namespace Kombo.Worker.TokenRedemption;
+
+public static class RedeemConnectTokenValidator
+{
+    /// <returns>The problems found, empty when the command is valid.</returns>
+    public static IReadOnlyList<string> Validate(RedeemConnectToken command)
+    {
+        string?[] problems =
+        [
+            command.CorrelationId == Guid.Empty ? "CorrelationId is required." : null,
+            TextRules.Required(nameof(command.Token), command.Token, 4096)
+                ?? (command.Token!.Any(char.IsWhiteSpace) ? "Token must not contain white space." : null),
+            TextRules.Optional(nameof(command.ExpectedEndUserOriginId), command.ExpectedEndUserOriginId, 256),
+        ];
+        return problems.OfType<string>().ToList();
+    }
+}

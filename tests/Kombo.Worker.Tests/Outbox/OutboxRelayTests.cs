@@ -1,0 +1,127 @@
+using Kombo.Contracts;
+using Kombo.Worker.Outbox;
+using Kombo.Worker.Storage;
+using Kombo.Worker.Tests.Support;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Kombo.Worker.Tests.Outbox;
+
+public sealed class OutboxRelayTests
+{
+    private static OutgoingMessage Event(int number, string? orderingKey = null, string? type = null)
+    {
+        var correlationId = NewId.NextGuid();
+        var message = new LinkCreated { CorrelationId = correlationId, Link = $"https://connect.kombo.test/{number}", LinkType = "EMBEDDED" };
+        return new OutgoingMessage(NewId.NextGuid(), type ?? nameof(LinkCreated), OutboxMessageTypes.Serialize(message),
+            correlationId, null, null, null, null, orderingKey);
+    }
+
+    private static async Task AppendAsync(Harness harness, params OutgoingMessage[] messages)
+    {
+        var writer = harness.Services.GetRequiredService<SqliteWriter>();
+        await writer.WriteAsync((connection, transaction) =>
+        {
+            OutboxStore.Append(connection, transaction, messages, TimeProvider.System.GetUtcNow());
+            return true;
+        });
+        harness.Services.GetRequiredService<OutboxSignal>().Notify();
+    }
+
+    [Fact]
+    public async Task With_one_lane_every_event_is_published_in_commit_order_with_its_stored_ids()
+    {
+        await using var harness = await Harness.StartAsync(new() { ["Outbox:PublishLanes"] = "1" });
+        var messages = Enumerable.Range(0, 200).Select(i => Event(i)).ToArray();
+
+        await AppendAsync(harness, messages);
+
+        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Count() == messages.Length, "every row was published");
+        var published = harness.Bus.Published.Select<LinkCreated>().ToList();
+        Assert.Equal(messages.Select(m => m.MessageId), published.Select(p => p.Context.MessageId!.Value));
+        Assert.Equal(messages.Select(m => m.CorrelationId), published.Select(p => p.Context.CorrelationId!.Value));
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
+    }
+
+    [Fact]
+    public async Task With_many_lanes_each_end_users_events_keep_their_commit_order()
+    {
+        await using var harness = await Harness.StartAsync(new() { ["Outbox:PublishLanes"] = "8" });
+        var messages = Enumerable.Range(0, 300).Select(i => Event(i, orderingKey: $"customer-{i % 7}")).ToArray();
+
+        await AppendAsync(harness, messages);
+
+        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Count() == messages.Length, "every row was published");
+        var order = harness.Bus.Published.Select<LinkCreated>().Select(p => p.Context.MessageId!.Value).ToList();
+        foreach (var endUser in messages.GroupBy(m => m.OrderingKey))
+        {
+            var committed = endUser.Select(m => m.MessageId).ToList();
+            Assert.Equal(committed, order.Where(committed.Contains));
+        }
+    }
+
+    [Fact]
+    public async Task Row_that_always_fails_is_parked_after_max_attempts_and_the_rows_behind_it_still_go_out()
+    {
+        await using var harness = await Harness.StartAsync();
+        var poison = Event(0, type: "NoSuchMessage");
+        var behind = Enumerable.Range(1, 5).Select(i => Event(i)).ToArray();
+
+        await AppendAsync(harness, [poison, .. behind]);
+
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the poison row was parked");
+        Assert.Equal(3, harness.Count("SELECT attempts FROM outbox WHERE message_id = @Id", new { Id = poison.MessageId.ToString() }));
+        Assert.Contains("NoSuchMessage", LastError(harness, poison), StringComparison.Ordinal);
+        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Count() == behind.Length, "the rows behind it were published");
+    }
+
+    [Fact]
+    public async Task Parked_row_holds_back_later_rows_of_the_same_end_user_only()
+    {
+        await using var harness = await Harness.StartAsync();
+        var poison = Event(0, orderingKey: "customer-1", type: "NoSuchMessage");
+        var sameEndUser = Event(1, orderingKey: "customer-1");
+        var otherEndUser = Event(2, orderingKey: "customer-2");
+
+        await AppendAsync(harness, poison, sameEndUser, otherEndUser);
+
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the poison row was parked");
+        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the other end user's row was published");
+        await harness.RelayOnceAsync();
+        var published = harness.Bus.Published.Select<LinkCreated>().Select(p => p.Context.MessageId).ToList();
+        Assert.Equal([otherEndUser.MessageId], published.Select(id => id!.Value));
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL"));
+    }
+
+    [Fact]
+    public async Task Cleanup_deletes_sent_rows_and_inbox_rows_past_their_retention()
+    {
+        await using var harness = await Harness.StartAsync(new()
+        {
+            ["Outbox:SentRetention"] = "00:00:00",
+            ["Outbox:InboxRetention"] = "00:01:00",
+            ["Outbox:CleanupBatchSize"] = "2",
+        });
+        await AppendAsync(harness, Event(1), Event(2), Event(3));
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL") == 3, "the rows were sent");
+        harness.Execute("INSERT INTO inbox VALUES ('old', 'c', 'x', 'succeeded', 0), ('new', 'c', 'x', 'succeeded', @Now)",
+            new { Now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() });
+
+        var result = await harness.Services.GetRequiredService<OutboxCleanup>().CleanUpAsync(CancellationToken.None);
+
+        Assert.Equal(3, result.SentRowsDeleted);
+        Assert.Equal(1, result.InboxRowsDeleted);
+        Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox"));
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM inbox WHERE message_id = 'new'"));
+    }
+
+    private static string LastError(Harness harness, OutgoingMessage message)
+    {
+        using var connection = harness.OpenDatabase();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT last_error FROM outbox WHERE message_id = $id";
+        command.Parameters.AddWithValue("$id", message.MessageId.ToString());
+        return (string)command.ExecuteScalar()!;
+    }
+}

@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Kombo.Worker.Tests.Support;
+
+/// <summary>
+/// Kombo's Connect endpoints as a fake <see cref="HttpMessageHandler"/>: real wire format, canned behaviour.
+/// <see cref="Respond"/> overrides the answer per request (faults, errors); returning null falls through.
+/// </summary>
+public sealed class FakeKombo : HttpMessageHandler
+{
+    private int _createLinkCalls;
+    private int _tokenCalls;
+
+    public ConcurrentDictionary<string, object> Integrations { get; } = new();
+
+    public Func<HttpRequestMessage, HttpResponseMessage?>? Respond { get; set; }
+
+    public int CreateLinkCalls => Volatile.Read(ref _createLinkCalls);
+
+    public int TokenCalls => Volatile.Read(ref _tokenCalls);
+
+    public void AddToken(string token, string integrationId, string? originId, string tool = "personio", string setupStatus = "COMPLETED") =>
+        Integrations[token] = new
+        {
+            tool,
+            id = integrationId,
+            end_user_origin_id = originId,
+            end_user_organization_name = "Acme, Inc.",
+            end_user_email = "admin@acme.test",
+            setup_status = setupStatus,
+        };
+
+    public static HttpResponseMessage Error(HttpStatusCode status, string? code, string message = "Something went wrong.") =>
+        Json(status, new { status = "error", error = new { code, title = (string?)null, message, log_url = "https://app.kombo.dev/logs/1" } });
+
+    public static HttpResponseMessage PlainText(HttpStatusCode status, string text) =>
+        new(status) { Content = new StringContent(text, Encoding.UTF8, "text/html") };
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var path = request.RequestUri!.AbsolutePath;
+        if (path.EndsWith("/connect/create-link", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _createLinkCalls);
+        }
+        else
+        {
+            Interlocked.Increment(ref _tokenCalls);
+        }
+
+        if (Respond?.Invoke(request) is { } overridden)
+        {
+            return overridden;
+        }
+
+        if (request.Headers.Authorization?.Parameter != Harness.ApiKey)
+        {
+            return Error(HttpStatusCode.Unauthorized, "PLATFORM.AUTHENTICATION_INVALID", "The API key is invalid.");
+        }
+
+        if (path.EndsWith("/connect/create-link", StringComparison.Ordinal))
+        {
+            var link = $"https://connect.kombo.test/v1?token={Guid.NewGuid():N}";
+            return Json(HttpStatusCode.OK, new { status = "success", data = new { link } });
+        }
+
+        var token = path.Contains("/integration-by-token/", StringComparison.Ordinal)
+            ? Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..])
+            : JsonDocument.Parse(await request.Content!.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("token").GetString()!;
+        return Integrations.TryGetValue(token, out var integration)
+            ? Json(HttpStatusCode.OK, new { status = "success", data = integration })
+            : Error(HttpStatusCode.NotFound, "PLATFORM.INPUT_INVALID", "The token is invalid or has expired.");
+    }
+
+    private static HttpResponseMessage Json(HttpStatusCode status, object body) =>
+        new(status) { Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json") };
+}
