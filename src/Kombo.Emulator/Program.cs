@@ -1,0 +1,4 @@
+using Kombo.Emulator;
+
+var app = EmulatorApp.Build(args);
+await app.RunAsync();

@@ -1,0 +1,151 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Kombo.Emulator;
+using Kombo.Emulator.EndUser;
+using Kombo.Emulator.Faults;
+using Kombo.Emulator.Stats;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Kombo.Worker.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The Kombo emulator in-process on a free loopback port. Use it as a class fixture, or start a private one with
+/// <see cref="StartAsync"/> when a test needs its own clock or settings.
+/// </summary>
+public sealed class KomboEmulatorFixture : IAsyncLifetime, IAsyncDisposable
+{
+    private readonly TimeProvider? _time;
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+    private WebApplication? _app;
+    private HttpClient? _admin;
+
+    public KomboEmulatorFixture()
+        : this(null, null)
+    {
+    }
+
+    private KomboEmulatorFixture(TimeProvider? time, IReadOnlyDictionary<string, string?>? settings)
+    {
+        _time = time;
+        _settings = settings ?? new Dictionary<string, string?>();
+    }
+
+    /// <summary>The emulator's root, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
+    public Uri Root { get; private set; } = null!;
+
+    /// <summary>What the worker uses as <c>Kombo:BaseUrl</c>: <c>http://127.0.0.1:PORT/v1/</c>.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public string ApiKey { get; private set; } = null!;
+
+    /// <summary>A client for the <c>/emulator/…</c> admin API, based at <see cref="Root"/>.</summary>
+    public HttpClient Admin => _admin ?? throw new InvalidOperationException("The emulator has not started.");
+
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The emulator has not started.");
+
+    /// <summary>Starts a private emulator; <paramref name="settings"/> are configuration keys such as <c>Emulator:SingleUseTokens</c>.</summary>
+    public static async Task<KomboEmulatorFixture> StartAsync(
+        TimeProvider? time = null, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var fixture = new KomboEmulatorFixture(time, settings);
+        await fixture.InitializeAsync();
+        return fixture;
+    }
+
+    public async Task InitializeAsync()
+    {
+        _app = EmulatorApp.Build(["--urls=http://127.0.0.1:0"], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Warning",
+            });
+            builder.Configuration.AddInMemoryCollection(_settings);
+            // A hung call (hang_rate) must not hold up the end of a test run.
+            builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(2));
+            if (_time is not null)
+            {
+                builder.Services.AddSingleton(_time);
+            }
+        });
+        await _app.StartAsync();
+
+        Root = new Uri(_app.Urls.First().TrimEnd('/') + "/");
+        BaseAddress = new Uri(Root, "v1/");
+        ApiKey = _app.Services.GetRequiredService<IOptions<EmulatorOptions>>().Value.ApiKey;
+        _admin = new HttpClient { BaseAddress = Root };
+    }
+
+    /// <summary>A raw client for the emulated Kombo API, based at <see cref="BaseAddress"/>, sending the given key.</summary>
+    public HttpClient CreateKomboClient(string? apiKey = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey ?? ApiKey);
+        return client;
+    }
+
+    public async Task SetFaultsAsync(FaultSettings faults)
+    {
+        using var response = await Admin.PutAsJsonAsync("emulator/faults", faults, EmulatorJson.Options);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>No faults and zeroed counters; links and tokens already handed out stay valid.</summary>
+    public async Task ResetAsync()
+    {
+        using (var faults = await Admin.DeleteAsync("emulator/faults"))
+        {
+            faults.EnsureSuccessStatusCode();
+        }
+
+        using var stats = await Admin.DeleteAsync("emulator/stats");
+        stats.EnsureSuccessStatusCode();
+    }
+
+    public async Task<StatsSnapshot> GetStatsAsync() =>
+        (await Admin.GetFromJsonAsync<StatsSnapshot>("emulator/stats", EmulatorJson.Options))!;
+
+    /// <summary>Plays the end user finishing the Connect flow for <paramref name="link"/>; returns the connect token.</summary>
+    public async Task<string> CompleteLinkAsync(string link, string? tool = null, string? setupStatus = null)
+    {
+        using var response = await Admin.PostAsJsonAsync("emulator/links/complete",
+            new CompleteLinkEndpoint.CompleteLinkRequest(link, tool, setupStatus), EmulatorJson.Options);
+        await EnsureSuccessAsync(response);
+        return (await response.Content.ReadFromJsonAsync<CompleteLinkEndpoint.CompletedLink>(EmulatorJson.Options))!.Token;
+    }
+
+    /// <summary>Ready tokens in bulk; without <paramref name="endUserOriginId"/> each token gets its own origin id.</summary>
+    public async Task<IReadOnlyList<IssueTokensEndpoint.IssuedTokenView>> IssueTokensAsync(
+        int count, string tool = "personio", string? endUserOriginId = null)
+    {
+        using var response = await Admin.PostAsJsonAsync("emulator/tokens",
+            new IssueTokensEndpoint.IssueTokensRequest(count, tool, endUserOriginId, null, null, null), EmulatorJson.Options);
+        await EnsureSuccessAsync(response);
+        return (await response.Content.ReadFromJsonAsync<IssueTokensEndpoint.IssuedTokens>(EmulatorJson.Options))!.Tokens;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _admin?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
+    ValueTask IAsyncDisposable.DisposeAsync() => new(DisposeAsync());
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException(
+                $"The emulator answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+}
