@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MassTransit;
 using Kombo.Worker.Storage;
+using Kombo.Worker.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Outbox;
@@ -17,6 +18,7 @@ public sealed partial class OutboxRelay(
     OutboxSignal signal,
     IOptions<OutboxOptions> options,
     TimeProvider time,
+    WorkerMetrics metrics,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
     private readonly OutboxOptions _options = options.Value;
@@ -109,9 +111,11 @@ public sealed partial class OutboxRelay(
             if (publishes[i].IsCompletedSuccessfully)
             {
                 sent.Add(rows[i].Sequence);
+                metrics.Published((now - UnixTime.FromMs(rows[i].CreatedAt)).TotalMilliseconds);
             }
             else if (publishes[i].Exception?.GetBaseException() is not HeldBackException)
             {
+                metrics.PublishFailed();
                 failures.Add(Failure(rows[i], publishes[i].Exception?.GetBaseException(), anySucceeded, now));
             }
         }
@@ -130,6 +134,7 @@ public sealed partial class OutboxRelay(
         foreach (var parked in failures.Where(f => f.Park))
         {
             var row = rows.First(r => r.Sequence == parked.Sequence);
+            metrics.Parked();
             LogParked(row.MessageId, row.MessageType, row.Attempts + 1, parked.Error);
         }
 

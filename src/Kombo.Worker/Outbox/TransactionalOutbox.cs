@@ -1,5 +1,6 @@
 using Kombo.Worker.Inbox;
 using Kombo.Worker.Storage;
+using Kombo.Worker.Telemetry;
 using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Outbox;
@@ -9,7 +10,7 @@ namespace Kombo.Worker.Outbox;
 /// event exists if and only if its work was committed. The returned task completes once that commit is durable;
 /// only then may the command be acknowledged.
 /// </summary>
-public sealed class TransactionalOutbox(SqliteWriter writer, OutboxSignal signal, TimeProvider time)
+public sealed class TransactionalOutbox(SqliteWriter writer, OutboxSignal signal, TimeProvider time, WorkerMetrics metrics)
 {
     /// <returns>False when the inbox already held the command (nothing was written).</returns>
     public async Task<bool> CommitAsync(
@@ -32,6 +33,7 @@ public sealed class TransactionalOutbox(SqliteWriter writer, OutboxSignal signal
         if (written)
         {
             signal.Notify();
+            metrics.CommandHandled(entry.Consumer, entry.Outcome);
         }
 
         return written;

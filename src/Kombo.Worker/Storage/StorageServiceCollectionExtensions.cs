@@ -1,3 +1,6 @@
+using Kombo.Worker.Telemetry;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace Kombo.Worker.Storage;
 
 public static class StorageServiceCollectionExtensions
@@ -10,7 +13,15 @@ public static class StorageServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<SqliteDatabase>();
-        services.AddSingleton<SqliteWriter>();
+        services.AddMetrics();
+        services.TryAddSingleton<WorkerMetrics>();
+        services.AddSingleton(provider =>
+        {
+            var writer = ActivatorUtilities.CreateInstance<SqliteWriter>(provider);
+            var metrics = provider.GetRequiredService<WorkerMetrics>();
+            writer.Committed += metrics.Committed;
+            return writer;
+        });
         services.AddHostedService<SchemaInitializer>();
         return services;
     }

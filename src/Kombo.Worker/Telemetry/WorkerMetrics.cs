@@ -1,0 +1,48 @@
+using System.Diagnostics.Metrics;
+
+namespace Kombo.Worker.Telemetry;
+
+/// <summary>The worker's own instruments, on the <see cref="MeterName"/> meter.</summary>
+public sealed class WorkerMetrics
+{
+    public const string MeterName = "Kombo.Worker";
+
+    private readonly Counter<long> _commands;
+    private readonly Histogram<double> _relayLatency;
+    private readonly Counter<long> _published;
+    private readonly Counter<long> _publishFailures;
+    private readonly Counter<long> _parked;
+    private readonly Histogram<long> _writesPerCommit;
+
+    public WorkerMetrics(IMeterFactory meterFactory)
+    {
+        Meter = meterFactory.Create(MeterName);
+        _commands = Meter.CreateCounter<long>("kombo.worker.commands", "{command}", "Commands handled, by command and outcome.");
+        _relayLatency = Meter.CreateHistogram<double>("kombo.worker.outbox.relay_latency", "ms",
+            "Time from an outbox row's commit to the broker's confirm of its publish.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 5000] });
+        _published = Meter.CreateCounter<long>("kombo.worker.outbox.published", "{message}", "Outbox rows confirmed by the broker.");
+        _publishFailures = Meter.CreateCounter<long>("kombo.worker.outbox.publish_failures", "{message}", "Failed publish attempts of outbox rows.");
+        _parked = Meter.CreateCounter<long>("kombo.worker.outbox.parked", "{message}", "Outbox rows parked after too many failed attempts.");
+        _writesPerCommit = Meter.CreateHistogram<long>("kombo.worker.storage.writes_per_commit", "{write}",
+            "Write transactions grouped into one SQLite commit.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+    }
+
+    public Meter Meter { get; }
+
+    public void CommandHandled(string command, string outcome) =>
+        _commands.Add(1, new KeyValuePair<string, object?>("command", command), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void Published(double commitToConfirmMs)
+    {
+        _published.Add(1);
+        _relayLatency.Record(commitToConfirmMs);
+    }
+
+    public void PublishFailed() => _publishFailures.Add(1);
+
+    public void Parked() => _parked.Add(1);
+
+    public void Committed(int writes) => _writesPerCommit.Record(writes);
+}
