@@ -42,6 +42,8 @@ public static class KomboApiServiceCollectionExtensions
                 MaxConnectionsPerServer = provider.GetRequiredService<IOptions<KomboOptions>>().Value.MaxConnectionsPerServer,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
                 AutomaticDecompression = DecompressionMethods.All,
+                // Kombo never redirects; following one would replay a token-bearing request to wherever it points.
+                AllowAutoRedirect = false,
             })
             // Pooled connections already follow DNS changes, so the factory need not recycle handlers.
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)

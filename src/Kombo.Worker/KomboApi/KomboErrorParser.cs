@@ -7,7 +7,7 @@ namespace Kombo.Worker.KomboApi;
 /// a proxy's HTML page, an empty body or JSON of another shape still yields a <see cref="KomboError"/>.
 /// Descriptions never quote the request URL, which can carry a token.
 /// </summary>
-public static class KomboErrorParser
+internal static class KomboErrorParser
 {
     public static KomboError Parse(int httpStatus, ReadOnlyMemory<byte> body) =>
         TryReadErrorObject(httpStatus, body, out var error, out var shape)

@@ -6,8 +6,10 @@ namespace Kombo.Worker.KomboApi;
 
 /// <summary>
 /// The one place that decides whether a Kombo failure is worth retrying. Kombo asks clients to branch on
-/// <c>error.code</c>, not on the HTTP status, so the code wins; the status decides only when there is no code
-/// (a load balancer's plain-text 503, an empty body).
+/// <c>error.code</c>, not on the HTTP status, so a code we know wins. The status decides when there is no code (a
+/// load balancer's plain-text 503, an empty body) and for the codes that say nothing about retrying
+/// (<c>PLATFORM.UNKNOWN_ERROR</c>, <c>PLATFORM.TASK_TIMED_OUT</c>): a 500 that Kombo could not classify is an outage,
+/// not a verdict on the request.
 /// </summary>
 public static class KomboFailureClassifier
 {
@@ -19,6 +21,12 @@ public static class KomboFailureClassifier
         "REMOTE.SERVICE_UNAVAILABLE",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
+    private static readonly FrozenSet<string> UnclassifiedCodes = new[]
+    {
+        "PLATFORM.UNKNOWN_ERROR",
+        "PLATFORM.TASK_TIMED_OUT",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
     public static bool IsTransient(KomboError error)
     {
         ArgumentNullException.ThrowIfNull(error);
@@ -26,7 +34,9 @@ public static class KomboFailureClassifier
     }
 
     public static bool IsTransient(int? httpStatus, string? code) =>
-        string.IsNullOrWhiteSpace(code) ? httpStatus is 408 or 429 or (>= 500 and <= 599) : TransientCodes.Contains(code);
+        string.IsNullOrWhiteSpace(code) || UnclassifiedCodes.Contains(code)
+            ? httpStatus is 408 or 429 or (>= 500 and <= 599)
+            : TransientCodes.Contains(code);
 
     /// <summary>Network failures and timed-out attempts; anything else thrown is a bug, not a Kombo outage.</summary>
     public static bool IsTransient(Exception exception) =>

@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 namespace Kombo.Worker.KomboApi;
 
 /// <summary>How long the server asked us to wait: <c>Retry-After</c> first, else <c>ratelimit-reset</c>.</summary>
-public static class KomboRetryHints
+internal static class KomboRetryHints
 {
     public static TimeSpan? Read(HttpResponseHeaders headers, KomboError error, DateTimeOffset now)
     {

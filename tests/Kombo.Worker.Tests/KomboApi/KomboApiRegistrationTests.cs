@@ -7,7 +7,7 @@ namespace Kombo.Worker.Tests.KomboApi;
 public sealed class KomboApiRegistrationTests
 {
     [Fact]
-    public void The_real_handler_is_a_pooled_sockets_handler_with_the_configured_connection_limit()
+    public void The_real_handler_is_a_pooled_sockets_handler_with_the_configured_connection_limit_and_no_redirects()
     {
         using var provider = Provider(new() { ["Kombo:MaxConnectionsPerServer"] = "7" }).BuildServiceProvider();
 
@@ -16,6 +16,7 @@ public sealed class KomboApiRegistrationTests
         var sockets = Assert.IsType<SocketsHttpHandler>(primary);
         Assert.Equal(7, sockets.MaxConnectionsPerServer);
         Assert.Equal(TimeSpan.FromMinutes(2), sockets.PooledConnectionLifetime);
+        Assert.False(sockets.AllowAutoRedirect);
     }
 
     [Fact]

@@ -21,11 +21,18 @@ public sealed class KomboFailureClassifierTests
     [InlineData(401, "PLATFORM.AUTHENTICATION_INVALID")]
     [InlineData(403, "PLATFORM.IP_NOT_WHITELISTED")]
     [InlineData(503, "PLATFORM.INPUT_INVALID")]
-    [InlineData(500, "PLATFORM.UNKNOWN_ERROR")]
     [InlineData(409, "INTEGRATION.SETUP_INCOMPLETE")]
     [InlineData(429, "SOMETHING.NEW")]
     public void Other_codes_are_permanent_even_on_a_retryable_status(int status, string code) =>
         Assert.False(KomboFailureClassifier.IsTransient(status, code));
+
+    [Theory]
+    [InlineData(500, "PLATFORM.UNKNOWN_ERROR", true)]
+    [InlineData(502, "PLATFORM.TASK_TIMED_OUT", true)]
+    [InlineData(400, "PLATFORM.UNKNOWN_ERROR", false)]
+    [InlineData(404, "PLATFORM.TASK_TIMED_OUT", false)]
+    public void Codes_that_do_not_say_whether_to_retry_leave_it_to_the_status(int status, string code, bool transient) =>
+        Assert.Equal(transient, KomboFailureClassifier.IsTransient(status, code));
 
     [Theory]
     [InlineData(408)]
