@@ -28,13 +28,13 @@ public sealed partial class CreateConnectLinkConsumer(
     {
         var command = context.Message;
         var commandId = CommandIdentity.Of(context, command.CorrelationId, nameof(CreateConnectLink));
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = command.CorrelationId });
+        using var scope = logger.BeginCommandScope(command.CorrelationId);
 
         using (var connection = database.Open())
         {
             if (InboxStore.HasHandled(connection, commandId, Name))
             {
-                LogDuplicate(commandId);
+                CommandLog.Duplicate(logger, commandId);
                 return;
             }
 
@@ -115,10 +115,8 @@ public sealed partial class CreateConnectLinkConsumer(
             FailedAt = time.GetUtcNow(),
         };
 
-        await outbox.CommitAsync(new InboxEntry(commandId, Name, command.CorrelationId, reason), (_, _, _) =>
-            OutgoingMessage.Answer(context, commandId, command.CorrelationId, failed, command.EndUserOriginId),
-            context.CancellationToken);
-        LogFailed(commandId, reason, error?.Code, error?.HttpStatus);
+        await outbox.AnswerAsync(context, new InboxEntry(commandId, Name, command.CorrelationId, reason), failed, command.EndUserOriginId);
+        CommandLog.Failed(logger, commandId, reason, error?.Code, error?.HttpStatus);
     }
 
     private static CreateLinkRequest ToRequest(CreateConnectLink command) => new()
@@ -136,30 +134,9 @@ public sealed partial class CreateConnectLinkConsumer(
         LinkType = command.LinkType,
     };
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId} was already handled; acknowledged without effect")]
-    private partial void LogDuplicate(Guid commandId);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId} created a {LinkType} link (fingerprint {LinkFingerprint})")]
     private partial void LogLinkCreated(Guid commandId, string linkType, string linkFingerprint);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId} failed: {Reason} (Kombo code {KomboCode}, HTTP {HttpStatus})")]
-    private partial void LogFailed(Guid commandId, string reason, string? komboCode, int? httpStatus);
 }
 
-public sealed class CreateConnectLinkConsumerDefinition : ConsumerDefinition<CreateConnectLinkConsumer>
-{
-    private readonly MessagingOptions _options;
-
-    public CreateConnectLinkConsumerDefinition(IOptions<MessagingOptions> options)
-    {
-        _options = options.Value;
-        EndpointName = CreateConnectLinkConsumer.Name;
-        ConcurrentMessageLimit = _options.ConcurrentMessageLimit;
-    }
-
-    protected override void ConfigureConsumer(
-        IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<CreateConnectLinkConsumer> consumerConfigurator,
-        IRegistrationContext context) =>
-        CommandEndpoint.Configure(endpointConfigurator, _options);
-}
+public sealed class CreateConnectLinkConsumerDefinition(IOptions<MessagingOptions> options)
+    : CommandConsumerDefinition<CreateConnectLinkConsumer>(options, CreateConnectLinkConsumer.Name);

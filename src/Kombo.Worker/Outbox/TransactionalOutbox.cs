@@ -1,6 +1,7 @@
 using Kombo.Worker.Inbox;
 using Kombo.Worker.Storage;
 using Kombo.Worker.Telemetry;
+using MassTransit;
 using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Outbox;
@@ -12,6 +13,14 @@ namespace Kombo.Worker.Outbox;
 /// </summary>
 public sealed class TransactionalOutbox(SqliteWriter writer, OutboxSignal signal, TimeProvider time, WorkerMetrics metrics)
 {
+    /// <summary>Commits a command whose only effect is its answer (a failure, or a repeat of an earlier success).</summary>
+    /// <returns>False when the inbox already held the command (nothing was written).</returns>
+    public Task<bool> AnswerAsync(
+        ConsumeContext context, InboxEntry entry, object answer, string? orderingKey, Guid? eventId = null) =>
+        CommitAsync(entry, (_, _, _) =>
+            OutgoingMessage.Answer(context, entry.MessageId, entry.CorrelationId, answer, orderingKey, eventId),
+            context.CancellationToken);
+
     /// <returns>False when the inbox already held the command (nothing was written).</returns>
     public async Task<bool> CommitAsync(
         InboxEntry entry,

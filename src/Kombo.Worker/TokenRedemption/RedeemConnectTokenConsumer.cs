@@ -29,7 +29,7 @@ public sealed partial class RedeemConnectTokenConsumer(
     {
         var command = context.Message;
         var commandId = CommandIdentity.Of(context, command.CorrelationId, nameof(RedeemConnectToken));
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = command.CorrelationId });
+        using var scope = logger.BeginCommandScope(command.CorrelationId);
 
         var problems = RedeemConnectTokenValidator.Validate(command);
         var tokenHash = problems.Count == 0 ? IntegrationStore.HashToken(command.Token!) : null;
@@ -38,7 +38,7 @@ public sealed partial class RedeemConnectTokenConsumer(
         {
             if (InboxStore.HasHandled(connection, commandId, Name))
             {
-                LogDuplicate(commandId);
+                CommandLog.Duplicate(logger, commandId);
                 return;
             }
 
@@ -126,10 +126,8 @@ public sealed partial class RedeemConnectTokenConsumer(
             return;
         }
 
-        await outbox.CommitAsync(new InboxEntry(commandId, Name, command.CorrelationId, "succeeded"), (_, _, _) =>
-            OutgoingMessage.Answer(context, commandId, command.CorrelationId,
-                ToEvent(earlier, command.CorrelationId), earlier.EndUserOriginId, Guid.Parse(earlier.EventMessageId)),
-            context.CancellationToken);
+        await outbox.AnswerAsync(context, new InboxEntry(commandId, Name, command.CorrelationId, "succeeded"),
+            ToEvent(earlier, command.CorrelationId), earlier.EndUserOriginId, Guid.Parse(earlier.EventMessageId));
         LogRedeemedAgain(commandId, earlier.IntegrationId);
     }
 
@@ -174,39 +172,16 @@ public sealed partial class RedeemConnectTokenConsumer(
             FailedAt = time.GetUtcNow(),
         };
 
-        await outbox.CommitAsync(new InboxEntry(commandId, Name, command.CorrelationId, reason), (_, _, _) =>
-            OutgoingMessage.Answer(context, commandId, command.CorrelationId, failed, command.ExpectedEndUserOriginId),
-            context.CancellationToken);
-        LogFailed(commandId, reason, error?.Code, error?.HttpStatus);
+        await outbox.AnswerAsync(context, new InboxEntry(commandId, Name, command.CorrelationId, reason), failed, command.ExpectedEndUserOriginId);
+        CommandLog.Failed(logger, commandId, reason, error?.Code, error?.HttpStatus);
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId} was already handled; acknowledged without effect")]
-    private partial void LogDuplicate(Guid commandId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId} connected integration {IntegrationId} ({SetupStatus})")]
     private partial void LogConnected(Guid commandId, string integrationId, string setupStatus);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId} redeemed an already redeemed token; answered with integration {IntegrationId}")]
     private partial void LogRedeemedAgain(Guid commandId, string integrationId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId} failed: {Reason} (Kombo code {KomboCode}, HTTP {HttpStatus})")]
-    private partial void LogFailed(Guid commandId, string reason, string? komboCode, int? httpStatus);
 }
 
-public sealed class RedeemConnectTokenConsumerDefinition : ConsumerDefinition<RedeemConnectTokenConsumer>
-{
-    private readonly MessagingOptions _options;
-
-    public RedeemConnectTokenConsumerDefinition(IOptions<MessagingOptions> options)
-    {
-        _options = options.Value;
-        EndpointName = RedeemConnectTokenConsumer.Name;
-        ConcurrentMessageLimit = _options.ConcurrentMessageLimit;
-    }
-
-    protected override void ConfigureConsumer(
-        IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<RedeemConnectTokenConsumer> consumerConfigurator,
-        IRegistrationContext context) =>
-        CommandEndpoint.Configure(endpointConfigurator, _options);
-}
+public sealed class RedeemConnectTokenConsumerDefinition(IOptions<MessagingOptions> options)
+    : CommandConsumerDefinition<RedeemConnectTokenConsumer>(options, RedeemConnectTokenConsumer.Name);
