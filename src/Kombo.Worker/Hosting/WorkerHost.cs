@@ -1,7 +1,9 @@
+using Kombo.Worker.Health;
 using Kombo.Worker.KomboApi;
 using Kombo.Worker.Messaging;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
+using Kombo.Worker.Telemetry;
 
 namespace Kombo.Worker.Hosting;
 
@@ -18,14 +20,19 @@ public static class WorkerHost
         return builder;
     }
 
-    /// <summary>Everything the worker runs, in start-up order: schema, Kombo client, bus, then the outbox relay.</summary>
+    /// <summary>
+    /// Everything the worker runs, in start-up order: telemetry, schema, Kombo client, bus, the outbox relay, then the
+    /// health checks. <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> are served on the HTTP listener.
+    /// </summary>
     public static IServiceCollection AddWorker(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(TimeProvider.System);
+        services.AddTelemetry(configuration);
         services.AddStorage(configuration);
         services.AddKomboApi(configuration);
         services.AddMessaging(configuration);
         services.AddOutbox(configuration);
+        services.AddHealth(configuration);
         return services;
     }
 }

@@ -50,6 +50,29 @@ public sealed class KomboClient(
         where T : class
     {
         var call = new KomboCall(endpoint, time.GetUtcNow() + options.Value.TotalTimeout, cancellationToken);
+        using var activity = KomboCallTelemetry.Start(endpoint);
+        try
+        {
+            var result = await CallAsync(call, createRequest, successType, isComplete, cancellationToken);
+            KomboCallTelemetry.Answered(activity, call, result.Error);
+            return result;
+        }
+        catch (Exception ex) when (activity is not null)
+        {
+            KomboCallTelemetry.Threw(activity, call, ex);
+            throw;
+        }
+    }
+
+    private async Task<KomboResult<T>> CallAsync<T>(
+        KomboCall call,
+        Func<HttpRequestMessage> createRequest,
+        JsonTypeInfo<KomboSuccess<T>> successType,
+        Func<T, bool> isComplete,
+        CancellationToken cancellationToken)
+        where T : class
+    {
+        var endpoint = call.Endpoint;
         var context = ResilienceContextPool.Shared.Get(endpoint, cancellationToken);
         context.Properties.Set(KomboCall.Key, call);
         KomboResponse response;

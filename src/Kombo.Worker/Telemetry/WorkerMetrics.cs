@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Polly.CircuitBreaker;
 
 namespace Kombo.Worker.Telemetry;
 
@@ -13,6 +15,10 @@ public sealed class WorkerMetrics
     private readonly Counter<long> _publishFailures;
     private readonly Counter<long> _parked;
     private readonly Histogram<long> _writesPerCommit;
+    private readonly Counter<long> _komboCalls;
+    private readonly Counter<long> _komboRetries;
+    private readonly Counter<long> _circuitTransitions;
+    private int _circuitState = (int)CircuitState.Closed;
 
     public WorkerMetrics(IMeterFactory meterFactory)
     {
@@ -27,6 +33,14 @@ public sealed class WorkerMetrics
         _writesPerCommit = Meter.CreateHistogram<long>("kombo.worker.storage.writes_per_commit", "{write}",
             "Write transactions grouped into one SQLite commit.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+        _komboCalls = Meter.CreateCounter<long>("kombo.worker.kombo.calls", "{call}",
+            "Kombo calls (all attempts of one call count once), by endpoint, outcome and final HTTP status.");
+        _komboRetries = Meter.CreateCounter<long>("kombo.worker.kombo.retries", "{retry}",
+            "Retries of a Kombo call, by endpoint and the outcome of the attempt that was retried.");
+        _circuitTransitions = Meter.CreateCounter<long>("kombo.worker.kombo.circuit_transitions", "{transition}",
+            "Kombo circuit breaker state changes, by the state entered.");
+        Meter.CreateObservableGauge("kombo.worker.kombo.circuit_state", () => Volatile.Read(ref _circuitState), "{state}",
+            "Kombo circuit breaker state: 0 closed, 1 open, 2 half-open, 3 isolated.");
     }
 
     public Meter Meter { get; }
@@ -45,4 +59,30 @@ public sealed class WorkerMetrics
     public void Parked() => _parked.Add(1);
 
     public void Committed(int writes) => _writesPerCommit.Record(writes);
+
+    public void KomboCalled(string endpoint, string outcome, int? httpStatus)
+    {
+        var tags = new TagList { { "endpoint", endpoint }, { "outcome", outcome } };
+        if (httpStatus is { } status)
+        {
+            tags.Add("status", status);
+        }
+
+        _komboCalls.Add(1, tags);
+    }
+
+    public void KomboRetried(string endpoint, string outcome) =>
+        _komboRetries.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void CircuitChanged(CircuitState state)
+    {
+        Volatile.Write(ref _circuitState, (int)state);
+        _circuitTransitions.Add(1, new KeyValuePair<string, object?>("state", state switch
+        {
+            CircuitState.Open => "open",
+            CircuitState.HalfOpen => "half_open",
+            CircuitState.Isolated => "isolated",
+            _ => "closed",
+        }));
+    }
 }

@@ -29,8 +29,10 @@ public sealed class WorkerUnderTest : IAsyncDisposable
     /// <summary>The worker's HTTP listener (health endpoints, <c>/metrics</c>) on the port the OS chose.</summary>
     public Uri BaseAddress => new(_app.Urls.First());
 
+    /// <param name="configure">Runs last before the host is built: extra logging providers, service overrides.</param>
     public static async Task<WorkerUnderTest> StartAsync(
-        RabbitMqBroker broker, string virtualHost, KomboEmulatorFixture kombo, Dictionary<string, string?>? settings = null)
+        RabbitMqBroker broker, string virtualHost, KomboEmulatorFixture kombo, Dictionary<string, string?>? settings = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("kombo-worker-it-").FullName;
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -62,6 +64,7 @@ public sealed class WorkerUnderTest : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(settings ?? []);
         builder.Logging.ClearProviders();
         builder.Services.AddWorker(builder.Configuration);
+        configure?.Invoke(builder);
 
         var app = builder.Build();
         await app.StartAsync();
