@@ -139,4 +139,4 @@ public sealed partial class CreateConnectLinkConsumer(
 }
 
 public sealed class CreateConnectLinkConsumerDefinition(IOptions<MessagingOptions> options)
-    : CommandConsumerDefinition<CreateConnectLinkConsumer>(options, CreateConnectLinkConsumer.Name);
+    : CommandConsumerDefinition<CreateConnectLinkConsumer, CreateConnectLink>(options, CreateConnectLinkConsumer.Name);

@@ -1,13 +1,15 @@
 using Kombo.Worker.KomboApi;
+using Kombo.Worker.Storage;
 using MassTransit;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Messaging;
 
-/// <summary>Endpoint settings shared by both command queues: name, concurrency, prefetch and retry.</summary>
-public abstract class CommandConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
-    where TConsumer : class, IConsumer
+/// <summary>Endpoint settings shared by both command queues: name, concurrency, prefetch, intake checks and retry.</summary>
+public abstract class CommandConsumerDefinition<TConsumer, TCommand> : ConsumerDefinition<TConsumer>
+    where TConsumer : class, IConsumer<TCommand>
+    where TCommand : class
 {
     private readonly MessagingOptions _options;
 
@@ -23,13 +25,26 @@ public abstract class CommandConsumerDefinition<TConsumer> : ConsumerDefinition<
         IConsumerConfigurator<TConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
+        endpointConfigurator.UseFilter(new CommandIntakeFilter<TCommand>(_options.MaxMessageBytes));
+        endpointConfigurator.ConfigureDeadLetter(deadLetter => deadLetter.UseFilter(new UnconsumedMessageFilter<TCommand>()));
+
+        // Storage trouble (disk full, read-only, I/O errors) is the worker's, not the command's: the command stays
+        // unacknowledged and is tried again, with capped exponential back-off, for as long as it takes; it never goes
+        // to the error queue. Outermost, so a storage failure starts the Kombo retries below afresh.
+        endpointConfigurator.UseMessageRetry(retry =>
+        {
+            retry.Exponential(int.MaxValue, _options.StorageRetryMinDelay, _options.StorageRetryMaxDelay, _options.StorageRetryMinDelay);
+            retry.Handle<SqliteException>(StorageFailures.IsEnvironmental);
+            retry.Handle<IOException>();
+        });
+
         // Kombo unavailable: try the command again later, keeping it unacknowledged so a crash still redelivers it;
-        // the last attempt answers with kombo_unavailable. SQLite errors (disk full, I/O) get the same patience.
+        // the last attempt answers with kombo_unavailable. Innermost, so the retry attempt that
+        // MessagingOptions.IsLastAttempt reads counts these redeliveries only.
         endpointConfigurator.UseMessageRetry(retry =>
         {
             retry.Intervals([.. _options.EffectiveKomboRedeliveryIntervals]);
             retry.Handle<KomboUnavailableException>();
-            retry.Handle<SqliteException>();
         });
 
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)

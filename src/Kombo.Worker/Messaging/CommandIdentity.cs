@@ -10,6 +10,11 @@ public static class CommandIdentity
     /// The transport message id, or, for a plain-JSON publisher that sent none, an id derived from the command's
     /// correlation id so that its redeliveries still deduplicate.
     /// </summary>
+    /// <remarks>
+    /// A command with neither id cannot be deduplicated, and is always refused (the correlation id is required): it
+    /// gets an id of its own, so that it is answered rather than taken for an earlier command without ids.
+    /// </remarks>
     public static Guid Of(ConsumeContext context, Guid correlationId, string commandType) =>
-        context.MessageId ?? MessageIds.Derive(correlationId, "command:" + commandType);
+        context.MessageId
+        ?? (correlationId == Guid.Empty ? NewId.NextGuid() : MessageIds.Derive(correlationId, "command:" + commandType));
 }

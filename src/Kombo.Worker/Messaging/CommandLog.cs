@@ -9,6 +9,8 @@ internal static partial class CommandLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId} failed: {Reason} (Kombo code {KomboCode}, HTTP {HttpStatus})")]
     public static partial void Failed(ILogger logger, Guid commandId, string reason, string? komboCode, int? httpStatus);
 
+    // A message-template scope: structured providers get the CorrelationId property, and the console prints
+    // "CorrelationId <id>" (a dictionary scope printed as its type name).
     public static IDisposable? BeginCommandScope(this ILogger logger, Guid correlationId) =>
-        logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = correlationId });
+        logger.BeginScope("CorrelationId {CorrelationId}", correlationId);
 }

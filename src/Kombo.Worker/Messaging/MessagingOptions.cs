@@ -14,6 +14,21 @@ public sealed record MessagingOptions
     public int PrefetchCount { get; init; } = 64;
 
     /// <summary>
+    /// The largest command body accepted; larger ones go to the error queue unread. A valid command is a few KiB at
+    /// most (every field is bounded), so the default leaves room for MassTransit's envelope and headers.
+    /// </summary>
+    [Range(1024, 128 * 1024 * 1024)]
+    public int MaxMessageBytes { get; init; } = 64 * 1024;
+
+    /// <summary>First wait before a command is tried again after a storage failure (disk full, read-only, I/O error).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan StorageRetryMinDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest wait between tries after storage failures; they go on until the storage recovers.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan StorageRetryMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Waits before the command is tried again after Kombo stayed unavailable through a whole retry budget. After the
     /// last one the command is answered with a retryable <c>kombo_unavailable</c> failure.
     /// </summary>
@@ -25,7 +40,22 @@ public sealed record MessagingOptions
             ? KomboRedeliveryIntervals
             : [TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2)];
 
-    /// <summary>Whether this delivery is the last one: the one that must answer rather than throw.</summary>
+    /// <summary>
+    /// Records one Kombo failure of this delivery and says whether it was the last one allowed: the attempt that must
+    /// answer rather than throw. Call it once per failure (from the consumer's catch).
+    /// </summary>
+    /// <remarks>
+    /// The failures are counted on the delivery itself, not read from MassTransit's retry attempt: the storage retry
+    /// around the Kombo retry (see <see cref="CommandConsumerDefinition{TConsumer, TCommand}"/>) restarts the Kombo
+    /// retry, whose first attempt then reports the storage retry's count.
+    /// </remarks>
     public bool IsLastAttempt(MassTransit.ConsumeContext context) =>
-        MassTransit.RetryContextExtensions.GetRetryAttempt(context) >= EffectiveKomboRedeliveryIntervals.Count;
+        context.ReceiveContext.GetOrAddPayload(() => new KomboFailures()).Record() > EffectiveKomboRedeliveryIntervals.Count;
+
+    private sealed class KomboFailures
+    {
+        private int _count;
+
+        public int Record() => Interlocked.Increment(ref _count);
+    }
 }

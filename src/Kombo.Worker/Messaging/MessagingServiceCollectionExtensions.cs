@@ -23,6 +23,8 @@ public static class MessagingServiceCollectionExtensions
 
         services.AddMassTransit(bus =>
         {
+            // MassTransit would otherwise report usage to masstransit.io: the worker talks to RabbitMQ and Kombo only.
+            bus.DisableUsageTelemetry();
             bus.AddKomboConsumers();
             bus.UsingRabbitMq((context, rabbit) =>
             {

@@ -44,4 +44,12 @@ public sealed record OutboxOptions
 
     [Range(1, 100_000)]
     public int CleanupBatchSize { get; init; } = 1000;
+
+    /// <summary>
+    /// BENCHMARK ONLY, never a production setting (off by default). When on, a consumer publishes its events straight
+    /// to the broker after its business commit instead of writing them to the outbox, so the benchmark can measure
+    /// what the outbox costs. It drops the outbox's guarantees: a crash between the commit and the publish loses the
+    /// event, and a failed publish is not retried from the database. The worker logs a warning at start-up when on.
+    /// </summary>
+    public bool BypassForBenchmark { get; init; }
 }

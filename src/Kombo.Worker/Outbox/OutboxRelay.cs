@@ -1,4 +1,3 @@
-using System.Text.Json;
 using MassTransit;
 using Kombo.Worker.Storage;
 using Kombo.Worker.Telemetry;
@@ -24,7 +23,37 @@ public sealed partial class OutboxRelay(
     private readonly OutboxOptions _options = options.Value;
     private TimeSpan _outageDelay = TimeSpan.Zero;
 
+    // Rows the broker confirmed whose "sent" mark is still being committed. A fully successful round does not wait
+    // for its mark: the next round publishes meanwhile and leaves these rows out, so no row goes out twice.
+    private readonly Lock _markingLock = new();
+    private readonly HashSet<long> _marking = [];
+    private Task _previousMark = Task.CompletedTask;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_options.BypassForBenchmark)
+        {
+            LogBypassedForBenchmark();
+        }
+
+        // Woken on the writer thread the moment a commit is durable, ahead of the consumers' own continuations.
+        writer.Committed += OnCommitted;
+        try
+        {
+            await RelayUntilStoppedAsync(stoppingToken);
+        }
+        finally
+        {
+            writer.Committed -= OnCommitted;
+        }
+
+        // The last round's mark, so a graceful stop does not publish those rows again after a restart.
+        await _previousMark;
+    }
+
+    private void OnCommitted(int writes) => signal.Notify();
+
+    private async Task RelayUntilStoppedAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -70,10 +99,23 @@ public sealed partial class OutboxRelay(
     /// <returns>How many rows this round tried to publish.</returns>
     internal async Task<int> RelayOnceAsync(CancellationToken cancellationToken)
     {
+        // Taken before the read: a row that left this set before the read began was marked before it, so the read
+        // cannot see it as due.
+        HashSet<long> marking;
+        lock (_markingLock)
+        {
+            marking = [.. _marking];
+        }
+
         IReadOnlyList<PendingMessage> rows;
         using (var connection = database.Open())
         {
-            rows = OutboxStore.ReadDue(connection, time.GetUtcNow(), _options.BatchSize);
+            rows = OutboxStore.ReadDue(connection, time.GetUtcNow(), _options.BatchSize + marking.Count);
+        }
+
+        if (marking.Count > 0)
+        {
+            rows = [.. rows.Where(row => !marking.Contains(row.Sequence)).Take(_options.BatchSize)];
         }
 
         if (rows.Count == 0)
@@ -111,7 +153,6 @@ public sealed partial class OutboxRelay(
             if (publishes[i].IsCompletedSuccessfully)
             {
                 sent.Add(rows[i].Sequence);
-                metrics.Published((now - UnixTime.FromMs(rows[i].CreatedAt)).TotalMilliseconds);
             }
             else if (publishes[i].Exception?.GetBaseException() is not HeldBackException)
             {
@@ -120,12 +161,29 @@ public sealed partial class OutboxRelay(
             }
         }
 
-        await writer.WriteAsync((connection, transaction) =>
+        // Marks commit in round order, so at most this round's and the previous round's rows await their mark.
+        await _previousMark;
+        var mark = writer.WriteAsync((connection, transaction) =>
         {
             OutboxStore.MarkSent(connection, transaction, sent, now);
             OutboxStore.RecordFailures(connection, transaction, failures, now);
             return true;
         }, CancellationToken.None);
+
+        if (failures.Count > 0 || sent.Count < rows.Count)
+        {
+            // A failure's back-off (and the order it holds for its end user) must be committed before the next read.
+            await mark;
+        }
+        else
+        {
+            lock (_markingLock)
+            {
+                _marking.UnionWith(sent);
+            }
+
+            _previousMark = ForgetWhenMarkedAsync(mark, sent);
+        }
 
         _outageDelay = anySucceeded || failures.Count == 0
             ? TimeSpan.Zero
@@ -155,18 +213,24 @@ public sealed partial class OutboxRelay(
         return new PublishFailure(row.Sequence, error, now + backoff, Park: rowSpecific && attempts >= _options.MaxAttempts);
     }
 
-    private async Task PublishAsync(PendingMessage row, CancellationToken cancellationToken)
+    private async Task ForgetWhenMarkedAsync(Task mark, List<long> sequences)
     {
-        var (message, type) = Materialize(row);
-        var pipe = Pipe.Execute<SendContext>(context => Stamp(context, row));
-        if (row.Destination is null)
+        try
         {
-            await bus.Publish(message, type, pipe, cancellationToken);
-            return;
+            await mark;
         }
-
-        var endpoint = await bus.GetSendEndpoint(new Uri(row.Destination));
-        await endpoint.Send(message, type, pipe, cancellationToken);
+        catch (Exception ex)
+        {
+            // The rows stay unsent and go out again: a duplicate, which their stable message ids let subscribers drop.
+            LogMarkFailed(ex, sequences.Count);
+        }
+        finally
+        {
+            lock (_markingLock)
+            {
+                _marking.ExceptWith(sequences);
+            }
+        }
     }
 
     private int LaneOf(PendingMessage row) =>
@@ -186,40 +250,21 @@ public sealed partial class OutboxRelay(
             }
         }
 
-        await PublishAsync(row, cancellationToken);
+        await OutboxPublishing.PublishAsync(bus, row, cancellationToken);
+
+        // At the confirm itself, not at the end of the round: a round lasts as long as its slowest lane.
+        metrics.Published((time.GetUtcNow() - UnixTime.FromMs(row.CreatedAt)).TotalMilliseconds);
     }
-
-    private static (object Message, Type Type) Materialize(PendingMessage row)
-    {
-        if (!OutboxMessageTypes.TryResolve(row.MessageType, out var type))
-        {
-            throw new UnpublishableMessageException($"Unknown message type '{row.MessageType}'.");
-        }
-
-        try
-        {
-            return (OutboxMessageTypes.Deserialize(row.Body, type), type);
-        }
-        catch (JsonException ex)
-        {
-            throw new UnpublishableMessageException($"The stored {row.MessageType} body is not valid: {ex.Message}");
-        }
-    }
-
-    private static void Stamp(SendContext context, PendingMessage row)
-    {
-        context.MessageId = Guid.Parse(row.MessageId);
-        context.CorrelationId = Guid.Parse(row.CorrelationId);
-        context.ConversationId = ParseOrNull(row.ConversationId);
-        context.InitiatorId = ParseOrNull(row.InitiatorId);
-        context.RequestId = ParseOrNull(row.RequestId);
-        context.Durable = true;
-    }
-
-    private static Guid? ParseOrNull(string? value) => value is null ? null : Guid.Parse(value);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox message {MessageId} ({MessageType}) parked after {Attempts} attempts: {Error}")]
     private partial void LogParked(string messageId, string messageType, int attempts, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox:BypassForBenchmark is on: events are published straight from the consumers, " +
+        "without the outbox's guarantees. This switch exists for the benchmark only; never use it in production")]
+    private partial void LogBypassedForBenchmark();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not mark {Rows} published outbox rows as sent; they will be published again")]
+    private partial void LogMarkFailed(Exception exception, int rows);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "An outbox relay round failed; retrying")]
     private partial void LogRelayRoundFailed(Exception exception);

@@ -3,6 +3,7 @@ using Kombo.Worker.Storage;
 using Kombo.Worker.Telemetry;
 using MassTransit;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Outbox;
 
@@ -11,8 +12,11 @@ namespace Kombo.Worker.Outbox;
 /// event exists if and only if its work was committed. The returned task completes once that commit is durable;
 /// only then may the command be acknowledged.
 /// </summary>
-public sealed class TransactionalOutbox(SqliteWriter writer, OutboxSignal signal, TimeProvider time, WorkerMetrics metrics)
+public sealed class TransactionalOutbox(
+    SqliteWriter writer, OutboxSignal signal, TimeProvider time, WorkerMetrics metrics, IOptions<OutboxOptions> options, IBus bus)
 {
+    private readonly bool _bypassForBenchmark = options.Value.BypassForBenchmark;
+
     /// <summary>Commits a command whose only effect is its answer (a failure, or a repeat of an earlier success).</summary>
     /// <returns>False when the inbox already held the command (nothing was written).</returns>
     public Task<bool> AnswerAsync(
@@ -27,6 +31,8 @@ public sealed class TransactionalOutbox(SqliteWriter writer, OutboxSignal signal
         Func<SqliteConnection, SqliteTransaction, DateTimeOffset, IReadOnlyList<OutgoingMessage>> work,
         CancellationToken cancellationToken)
     {
+        IReadOnlyList<OutgoingMessage> outgoing = [];
+        var committedAt = DateTimeOffset.MinValue;
         var written = await writer.WriteAsync((connection, transaction) =>
         {
             var now = time.GetUtcNow();
@@ -35,13 +41,31 @@ public sealed class TransactionalOutbox(SqliteWriter writer, OutboxSignal signal
                 return false;
             }
 
-            OutboxStore.Append(connection, transaction, work(connection, transaction, now), now);
+            outgoing = work(connection, transaction, now);
+            committedAt = now;
+            if (!_bypassForBenchmark)
+            {
+                OutboxStore.Append(connection, transaction, outgoing, now);
+            }
+
             return true;
         }, cancellationToken);
 
         if (written)
         {
-            signal.Notify();
+            if (_bypassForBenchmark)
+            {
+                // Benchmark only (OutboxOptions.BypassForBenchmark): published after the commit, before the ack.
+                foreach (var message in outgoing)
+                {
+                    await OutboxPublishing.PublishAsync(bus, OutboxPublishing.AsRow(message, committedAt), cancellationToken);
+                }
+            }
+            else
+            {
+                signal.Notify();
+            }
+
             metrics.CommandHandled(entry.Consumer, entry.Outcome);
         }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -8,6 +9,10 @@ public sealed class SqliteDatabase
 {
     private readonly string _connectionString;
     private readonly string _pragmas;
+
+    // The pooled SQLite handles that already carry the pragmas: a pooled connection keeps them, so each handle is
+    // tuned once instead of on every open (the consumers open one per command).
+    private readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> _tuned = [];
 
     public SqliteDatabase(IOptions<StorageOptions> options, IHostEnvironment environment)
     {
@@ -33,9 +38,19 @@ public sealed class SqliteDatabase
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
+        if (connection.Handle is { } handle && _tuned.TryGetValue(handle, out _))
+        {
+            return connection;
+        }
+
         using var command = connection.CreateCommand();
         command.CommandText = _pragmas;
         command.ExecuteNonQuery();
+        if (connection.Handle is { } tuned)
+        {
+            _tuned.AddOrUpdate(tuned, _pragmas);
+        }
+
         return connection;
     }
 

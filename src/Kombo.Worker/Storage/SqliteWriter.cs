@@ -24,7 +24,10 @@ public sealed class SqliteWriter : IAsyncDisposable
         _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    /// <summary>Raised on the writer thread after each successful commit, with the number of writes it held.</summary>
+    /// <summary>
+    /// Raised on the writer thread after each successful commit, with the number of writes it held, before the
+    /// writes' tasks complete.
+    /// </summary>
     public event Action<int>? Committed;
 
     public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken = default)
@@ -139,12 +142,20 @@ public sealed class SqliteWriter : IAsyncDisposable
         }
 
         transaction.Commit();
-        foreach (var write in batch)
-        {
-            write.Complete();
-        }
 
-        Committed?.Invoke(done);
+        try
+        {
+            // Before the writers' continuations are queued, so the outbox relay hears of new rows first.
+            Committed?.Invoke(done);
+        }
+        finally
+        {
+            // Committed is committed, whatever a listener does.
+            foreach (var write in batch)
+            {
+                write.Complete();
+            }
+        }
     }
 
     private const int SQLiteIoErr = 10;

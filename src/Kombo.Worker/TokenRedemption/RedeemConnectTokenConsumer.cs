@@ -184,4 +184,4 @@ public sealed partial class RedeemConnectTokenConsumer(
 }
 
 public sealed class RedeemConnectTokenConsumerDefinition(IOptions<MessagingOptions> options)
-    : CommandConsumerDefinition<RedeemConnectTokenConsumer>(options, RedeemConnectTokenConsumer.Name);
+    : CommandConsumerDefinition<RedeemConnectTokenConsumer, RedeemConnectToken>(options, RedeemConnectTokenConsumer.Name);

@@ -12,7 +12,8 @@ public static class RedeemConnectTokenValidator
         [
             command.CorrelationId == Guid.Empty ? "CorrelationId is required." : null,
             TextRules.Required(nameof(command.Token), command.Token, 4096)
-                ?? (command.Token!.Any(char.IsWhiteSpace) ? "Token must not contain white space." : null),
+                ?? (command.Token!.Any(char.IsWhiteSpace) ? "Token must not contain white space." : null)
+                ?? (command.Token is "." or ".." ? "Token must not be '.' or '..'." : null),
             TextRules.Optional(nameof(command.ExpectedEndUserOriginId), command.ExpectedEndUserOriginId, 256),
         ];
         return problems.OfType<string>().ToList();

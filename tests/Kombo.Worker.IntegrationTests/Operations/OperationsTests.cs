@@ -91,7 +91,6 @@ public sealed class OperationsTests(RabbitMqBroker broker, KomboEmulatorFixture 
         Assert.Contains("kombo_worker_outbox_parked_rows", metrics, StringComparison.Ordinal);
         Assert.Contains("kombo_worker_inbox_rows", metrics, StringComparison.Ordinal);
         Assert.Contains("kombo_worker_kombo_circuit_state", metrics, StringComparison.Ordinal);
-        Assert.Contains("messaging_masstransit_", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain("token=", metrics, StringComparison.Ordinal);
     }
 

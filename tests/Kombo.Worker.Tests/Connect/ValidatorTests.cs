@@ -58,6 +58,8 @@ public sealed class ValidatorTests
     [InlineData(null)]
     [InlineData("")]
     [InlineData("has space")]
+    [InlineData(".")]
+    [InlineData("..")]
     public void Bad_token_is_refused(string? token) =>
         Assert.NotEmpty(RedeemConnectTokenValidator.Validate(new RedeemConnectToken { CorrelationId = Guid.NewGuid(), Token = token }));
 }

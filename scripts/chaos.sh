@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The chaos suite at full size: the real worker against a private RabbitMQ node and the Kombo emulator, through bad
+# input, log secrets, a full disk, 20 kill -9s of the worker process over 5,000 commands, broker restarts and a flaky
+# Kombo. Prints one summary row per scenario. Needs root (the disk scenario mounts a small tmpfs) and rabbitmq-server,
+# which it installs if missing. The same tests run at a small scale inside every `dotnet test` (Category=Chaos).
+#
+#   scripts/chaos.sh                          full scale (KOMBO_CHAOS_SCALE=full), Release, about 10 minutes
+#   scripts/chaos.sh --fast                   the scale CI runs
+#   scripts/chaos.sh --filter Kill            one scenario (matched against the test class name)
+#   KOMBO_ARTIFACTS_PATH=/tmp/art scripts/chaos.sh    build into a private artifacts root
+#
+# The table is also written to artifacts/chaos/results.tsv (tab-separated, one row per scenario run).
+# Exits non-zero if a scenario failed.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+scale=full
+filter="Category=Chaos"
+while (($# > 0)); do
+  case "$1" in
+    --fast) scale=fast ;;
+    --full) scale=full ;;
+    --filter) filter="Category=Chaos&FullyQualifiedName~Chaos.$2"; shift ;;
+    -h | --help) sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "chaos: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "chaos: run as root: the disk scenario mounts a tmpfs of its own to fill it." >&2
+  exit 2
+fi
+
+scripts/rabbitmq.sh install
+
+results="$PWD/artifacts/chaos/results.tsv"
+mkdir -p "$(dirname "$results")"
+rm -f "$results"
+export KOMBO_CHAOS_SCALE="$scale" KOMBO_CHAOS_RESULTS="$results"
+
+artifacts=()
+if [[ -n "${KOMBO_ARTIFACTS_PATH:-}" ]]; then
+  artifacts=(--artifacts-path "$KOMBO_ARTIFACTS_PATH")
+fi
+
+started=$SECONDS
+set +e
+dotnet test tests/Kombo.Worker.IntegrationTests -c Release "${artifacts[@]}" \
+  --filter "$filter" \
+  --results-directory artifacts/chaos \
+  --logger "trx;LogFileName=chaos.trx" \
+  --logger "console;verbosity=normal" \
+  --blame-hang-timeout 30m --blame-hang-dump-type none
+status=$?
+set -e
+
+printf '\n=== chaos suite (%s scale, %ds, dotnet test exit code %d) ===\n' "$scale" $((SECONDS - started)) "$status"
+if [[ -s "$results" ]]; then
+  column -t -s $'\t' "$results"
+else
+  echo "No scenario reported a result (see the test output above)."
+  status=1
+fi
+
+exit "$status"

@@ -1,0 +1,64 @@
+using System.Globalization;
+
+namespace Kombo.Worker.IntegrationTests.Chaos;
+
+/// <summary>
+/// How hard the chaos suite pushes. <c>fast</c> (the default) runs inside the normal <c>dotnet test</c> in a few minutes;
+/// <c>KOMBO_CHAOS_SCALE=full</c> (what <c>scripts/chaos.sh</c> sets) runs the same scenarios at full size.
+/// </summary>
+public sealed record ChaosScale
+{
+    public const string Variable = "KOMBO_CHAOS_SCALE";
+
+    public static ChaosScale Current { get; } = Read();
+
+    public required string Name { get; init; }
+
+    public bool IsFull => Name == "full";
+
+    /// <summary>Times the whole bad-input corpus is published.</summary>
+    public int BadInputRounds { get; init; }
+
+    public int KillCommands { get; init; }
+
+    public int Kills { get; init; }
+
+    public int BrokerRestartCommands { get; init; }
+
+    public int BrokerRestarts { get; init; }
+
+    public int DiskCommands { get; init; }
+
+    public int KomboFaultCommands { get; init; }
+
+    private static ChaosScale Read()
+    {
+        var value = (Environment.GetEnvironmentVariable(Variable) ?? "fast").Trim().ToLower(CultureInfo.InvariantCulture);
+        return value switch
+        {
+            "full" => new ChaosScale
+            {
+                Name = "full",
+                BadInputRounds = 5,
+                KillCommands = 5000,
+                Kills = 20,
+                BrokerRestartCommands = 3000,
+                BrokerRestarts = 3,
+                DiskCommands = 1000,
+                KomboFaultCommands = 2000,
+            },
+            "fast" or "" => new ChaosScale
+            {
+                Name = "fast",
+                BadInputRounds = 1,
+                KillCommands = 400,
+                Kills = 3,
+                BrokerRestartCommands = 300,
+                BrokerRestarts = 1,
+                DiskCommands = 120,
+                KomboFaultCommands = 200,
+            },
+            _ => throw new InvalidOperationException($"{Variable} must be 'fast' or 'full' (got '{value}')."),
+        };
+    }
+}

@@ -1,0 +1,42 @@
+using System.Globalization;
+using Kombo.Testing;
+using Kombo.Worker.IntegrationTests.Infrastructure;
+
+namespace Kombo.Worker.IntegrationTests.Chaos;
+
+/// <summary>
+/// The built worker as a process of its own (Kombo.Testing's <see cref="WorkerProcess"/>), on a virtual host of the
+/// test broker and calling the in-process emulator: the binary this test run built, from the repository root.
+/// </summary>
+public static class ChaosWorkerProcess
+{
+    public static WorkerProcessOptions Options(RabbitMqBroker broker, string virtualHost, KomboEmulatorFixture kombo, Dictionary<string, string?>? settings = null)
+    {
+        var options = new WorkerProcessOptions
+        {
+            // The worker was built beside this test assembly (it is a project reference), with the same configuration.
+            ArtifactsPath = ChaosPaths.ArtifactsRoot,
+            Configuration = ChaosPaths.Configuration,
+            BuildIfMissing = false,
+            WorkingDirectory = ChaosPaths.RepositoryRoot,
+            Environment =
+            {
+                ["RabbitMq__Host"] = broker.Host,
+                ["RabbitMq__Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
+                ["RabbitMq__VirtualHost"] = virtualHost,
+                ["RabbitMq__Username"] = broker.Username,
+                ["RabbitMq__Password"] = broker.Password,
+                ["Kombo__BaseUrl"] = kombo.BaseAddress.ToString(),
+                ["Kombo__ApiKey"] = kombo.ApiKey,
+                ["Outbox__RetryBaseDelay"] = "00:00:00.050",
+                ["Outbox__RetryMaxDelay"] = "00:00:00.500",
+            },
+        };
+        foreach (var (name, value) in settings ?? [])
+        {
+            options.Environment[name] = value;
+        }
+
+        return options;
+    }
+}

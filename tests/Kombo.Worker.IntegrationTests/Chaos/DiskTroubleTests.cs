@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Kombo.Worker.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Kombo.Worker.IntegrationTests.Chaos;
+
+/// <summary>
+/// Scenario 3: the file system under the SQLite file fills up mid-run. The worker stops acknowledging (commands wait in
+/// the queue or in its retry, none goes to an error queue), readiness says the database is not writable, and once the
+/// disk has room again every command is answered exactly once.
+/// </summary>
+[Collection(BrokerCollection.Name)]
+[Trait("Category", "Chaos")]
+public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture kombo, ITestOutputHelper output)
+    : IClassFixture<KomboEmulatorFixture>, IAsyncLifetime
+{
+    private readonly string _virtualHost = $"chaos-disk-{Guid.NewGuid():N}";
+
+    public Task InitializeAsync() => broker.CreateVirtualHostAsync(_virtualHost);
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Full_disk_holds_commands_unacknowledged_and_every_one_is_answered_once_it_has_room_again()
+    {
+        var started = Stopwatch.StartNew();
+        var scale = ChaosScale.Current;
+        var outages = scale.IsFull ? 3 : 1;
+        var outageLength = TimeSpan.FromSeconds(scale.IsFull ? 15 : 4);
+        var workload = await ChaosWorkload.CreateAsync(kombo, scale.DiskCommands, "disk");
+        var warmUp = await ChaosWorkload.CreateAsync(kombo, 6, "disk-warm-up");
+        var answeredDuringOutages = 0;
+        var deadLetteredDuringOutages = 0u;
+        var heldDuringOutages = new List<string>();
+        var unhealthyDuringOutages = 0;
+        var callsBefore = (await kombo.GetStatsAsync()).TotalCalls;
+
+        await using var disk = await SmallDisk.MountAsync();
+        var databasePath = Path.Combine(disk.Path, "worker.db");
+        StoreFindings store;
+        await using var ledger = await EventLedger.StartAsync(broker, _virtualHost);
+        await using var amqp = await ChaosAmqp.ConnectAsync(broker, _virtualHost);
+        await using (var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, kombo, new()
+        {
+            ["Storage:DatabasePath"] = databasePath,
+            ["Messaging:StorageRetryMinDelay"] = "00:00:00.100",
+            ["Messaging:StorageRetryMaxDelay"] = "00:00:01",
+            // No cleanup checkpoint: it would let SQLite reuse WAL space, and the disk would not look full to it.
+            ["Outbox:CleanupInterval"] = "01:00:00",
+        }))
+        {
+            using var http = new HttpClient { BaseAddress = worker.BaseAddress, Timeout = TimeSpan.FromSeconds(20) };
+            await warmUp.PublishAsync(amqp);
+            await Eventually.HoldsAsync(() => warmUp.Unanswered(ledger).Count == 0, "the warm-up commands were answered");
+            Assert.Equal(HttpStatusCode.OK, await ReadinessAsync(http));
+
+            foreach (var batch in workload.Commands.Chunk((workload.Commands.Count + outages - 1) / outages))
+            {
+                disk.Fill();
+                await workload.PublishAsync(amqp, batch);
+                await Task.Delay(outageLength);
+
+                var correlationIds = batch.Select(c => c.CorrelationId).ToHashSet();
+                answeredDuringOutages += ledger.Entries.Count(e => correlationIds.Contains(e.CorrelationId));
+                deadLetteredDuringOutages += await ErrorQueueDepthAsync(amqp);
+                heldDuringOutages.Add(await QueueCountsAsync());
+                unhealthyDuringOutages += await ReadinessAsync(http) == HttpStatusCode.ServiceUnavailable ? 1 : 0;
+
+                disk.Free();
+                await ChaosWait.UntilAsync(() => batch.All(c => ledger.Entries.Any(e => e.CorrelationId == c.CorrelationId)), TimeSpan.FromSeconds(90));
+                await EventuallyReadyAsync(http);
+            }
+
+            await ChaosWait.UntilAsync(() => workload.Inspect(databasePath).PendingOutbox == 0, TimeSpan.FromSeconds(30));
+            store = workload.Inspect(databasePath);
+        }
+
+        var unanswered = workload.Unanswered(ledger).Count;
+        var komboCalls = (await kombo.GetStatsAsync()).TotalCalls - callsBefore;
+        ChaosReport.Record(output, new ChaosOutcome
+        {
+            Scenario = "disk-full",
+            Commands = workload.Commands.Count + warmUp.Commands.Count,
+            Disruptions = $"{outages} disk-full outage(s) of {outageLength.TotalSeconds:0} s",
+            Lost = Math.Max(0, unanswered - (workload.Commands.Count - store.Handled)),
+            DuplicateRows = store.DuplicateRows,
+            DuplicateEvents = ledger.DuplicateCount(),
+            Unanswered = unanswered,
+            Duration = started.Elapsed,
+            Notes = $"{ChaosWorkload.Describe(workload.Outcomes(ledger))}; during outages: {answeredDuringOutages} answered, " +
+                    $"{deadLetteredDuringOutages} dead-lettered, queues (ready/unacked) {string.Join(" ", heldDuringOutages)}, " +
+                    $"ready=503 {unhealthyDuringOutages}/{outages}; {komboCalls} Kombo calls",
+        });
+
+        Assert.Equal(0, answeredDuringOutages);
+        Assert.Equal(0u, deadLetteredDuringOutages);
+        Assert.Equal(outages, unhealthyDuringOutages);
+        Assert.Equal(0, unanswered);
+        Assert.Equal(0u, await ErrorQueueDepthAsync(amqp));
+        Assert.Equal(new Dictionary<string, int> { ["succeeded"] = workload.Commands.Count }, workload.Outcomes(ledger));
+        Assert.Equal(0, store.DuplicateRows);
+        Assert.Equal(0, store.MissingRows);
+        Assert.Equal(0, store.ParkedOutbox);
+        Assert.Empty(ledger.DuplicatesWithAnotherId());
+    }
+
+    private static async Task<HttpStatusCode> ReadinessAsync(HttpClient http)
+    {
+        using var response = await http.GetAsync("health/ready");
+        return response.StatusCode;
+    }
+
+    private static async Task EventuallyReadyAsync(HttpClient http)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (await ReadinessAsync(http) != HttpStatusCode.OK)
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException("/health/ready did not return to 200 after the disk had room again.");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<uint> ErrorQueueDepthAsync(ChaosAmqp amqp) =>
+        (await amqp.QueueStateAsync(ChaosWorkload.CreateLinkQueue + "_error")).Messages
+        + (await amqp.QueueStateAsync(ChaosWorkload.RedeemTokenQueue + "_error")).Messages;
+
+    /// <summary>Ready and unacknowledged messages of both command queues, e.g. <c>12/64</c>.</summary>
+    private async Task<string> QueueCountsAsync()
+    {
+        var listing = await broker.RabbitMqCtlAsync(["list_queues", "-q", "-p", _virtualHost, "name", "messages_ready", "messages_unacknowledged"]);
+        long ready = 0, unacked = 0;
+        foreach (var line in listing.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var fields = line.Split('\t', ' ');
+            if (fields.Length >= 3 && fields[0] is ChaosWorkload.CreateLinkQueue or ChaosWorkload.RedeemTokenQueue
+                && long.TryParse(fields[^2], CultureInfo.InvariantCulture, out var r) && long.TryParse(fields[^1], CultureInfo.InvariantCulture, out var u))
+            {
+                ready += r;
+                unacked += u;
+            }
+        }
+
+        return $"{ready}/{unacked}";
+    }
+}

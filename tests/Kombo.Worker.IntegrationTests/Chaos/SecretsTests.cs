@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Kombo.Contracts;
+using Kombo.Emulator.Faults;
+using Kombo.Worker.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+
+namespace Kombo.Worker.IntegrationTests.Chaos;
+
+/// <summary>
+/// Scenario 2: with every logger at its most verbose (Microsoft, System.Net.Http, MassTransit, Polly, the worker), the
+/// worker creates a link, redeems its token, redeems it again, fails on an unknown token, rides out a Kombo outage and
+/// is refused by Kombo for a wrong API key; not one log line, structured value, scope or logged exception holds the
+/// API key, a connect token or a link.
+/// </summary>
+[Collection(BrokerCollection.Name)]
+[Trait("Category", "Chaos")]
+public sealed class SecretsTests(RabbitMqBroker broker, ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _virtualHost = $"chaos-secrets-{Guid.NewGuid():N}";
+    private readonly string _wrongKeyVirtualHost = $"chaos-secrets-401-{Guid.NewGuid():N}";
+    private readonly string _apiKey = $"sk-chaos-{Guid.NewGuid():N}";
+    private KomboEmulatorFixture _kombo = null!;
+
+    public async Task InitializeAsync()
+    {
+        await broker.CreateVirtualHostAsync(_virtualHost);
+        await broker.CreateVirtualHostAsync(_wrongKeyVirtualHost);
+        _kombo = await KomboEmulatorFixture.StartAsync(settings: new Dictionary<string, string?> { ["Emulator:ApiKey"] = _apiKey });
+    }
+
+    public Task DisposeAsync() => _kombo.DisposeAsync();
+
+    [Fact]
+    public async Task No_log_line_at_any_level_holds_the_api_key_a_token_or_a_link()
+    {
+        var started = Stopwatch.StartNew();
+        var logs = new LogCapture();
+        var wrongKey = $"sk-chaos-wrong-{Guid.NewGuid():N}";
+        var secrets = new Dictionary<string, string> { ["API key"] = _apiKey, ["wrong API key"] = wrongKey };
+        var answered = 0;
+
+        await using (var worker = await StartVerboseWorkerAsync(_virtualHost, _apiKey, logs))
+        await using (var ledger = await EventLedger.StartAsync(broker, _virtualHost))
+        await using (var amqp = await ChaosAmqp.ConnectAsync(broker, _virtualHost))
+        {
+            var link = await CreateLinkAsync(amqp, ledger, "customer-secret");
+            Assert.Equal(nameof(LinkCreated), link.Type);
+            var url = link.Message.GetProperty("link").GetString()!;
+            secrets["link"] = url;
+            secrets["link token"] = new Uri(url).Query.Split("token=")[1];
+
+            var token = await _kombo.CompleteLinkAsync(url);
+            secrets["connect token"] = token;
+            Assert.Equal(nameof(IntegrationConnected), (await RedeemAsync(amqp, ledger, token, "customer-secret")).Type);
+            Assert.Equal(nameof(IntegrationConnected), (await RedeemAsync(amqp, ledger, token, "customer-secret")).Type);
+
+            var unknown = $"tok_{Guid.NewGuid():N}{Guid.NewGuid():N}";
+            secrets["unknown token"] = unknown;
+            Assert.Equal(FailureReasons.TokenInvalidOrExpired, (await RedeemAsync(amqp, ledger, unknown, null)).Reason);
+
+            var mismatched = (await _kombo.IssueTokensAsync(1, endUserOriginId: "customer-other"))[0].Token;
+            secrets["other customer's token"] = mismatched;
+            Assert.Equal(FailureReasons.OriginMismatch, (await RedeemAsync(amqp, ledger, mismatched, "customer-secret")).Reason);
+
+            // Kombo down: every attempt and redelivery fails, and the retry and circuit-breaker logging runs.
+            var outageToken = (await _kombo.IssueTokensAsync(1))[0].Token;
+            secrets["token redeemed during an outage"] = outageToken;
+            await _kombo.SetFaultsAsync(new FaultSettings { ErrorRate = 1.0 });
+            Assert.Equal(FailureReasons.KomboUnavailable, (await RedeemAsync(amqp, ledger, outageToken, null)).Reason);
+            Assert.Equal(FailureReasons.KomboUnavailable, (await CreateLinkAsync(amqp, ledger, "customer-outage")).Reason);
+            await _kombo.ResetAsync();
+            answered = ledger.Entries.Count;
+        }
+
+        // Kombo refuses the key (401): worker configured with a wrong one.
+        await using (var worker = await StartVerboseWorkerAsync(_wrongKeyVirtualHost, wrongKey, logs))
+        await using (var ledger = await EventLedger.StartAsync(broker, _wrongKeyVirtualHost))
+        await using (var amqp = await ChaosAmqp.ConnectAsync(broker, _wrongKeyVirtualHost))
+        {
+            var refused = await CreateLinkAsync(amqp, ledger, "customer-401");
+            Assert.Equal(FailureReasons.KomboRejected, refused.Reason);
+            Assert.Equal("PLATFORM.AUTHENTICATION_INVALID", refused.Message.GetProperty("komboErrorCode").GetString());
+            var refusedToken = (await _kombo.IssueTokensAsync(1))[0].Token;
+            secrets["token redeemed with a wrong key"] = refusedToken;
+            Assert.Equal(FailureReasons.KomboRejected, (await RedeemAsync(amqp, ledger, refusedToken, null)).Reason);
+            answered += ledger.Entries.Count;
+        }
+
+        var captured = logs.Logs.ToList();
+
+        var leaks = captured
+            .SelectMany(log => secrets.Where(secret => log.Text.Contains(secret.Value, StringComparison.Ordinal))
+                .Select(secret => $"{secret.Key} in {log.Category} [{log.Level}]: {log.Text}"))
+            .ToList();
+        var categories = captured.GroupBy(l => l.Category.Split('.')[0]).ToDictionary(g => g.Key, g => g.Count());
+        output.WriteLine($"{captured.Count} log entries: " + string.Join(", ", categories.OrderByDescending(c => c.Value).Select(c => $"{c.Key} {c.Value}")));
+        ChaosReport.Record(output, new ChaosOutcome
+        {
+            Scenario = "secrets",
+            Commands = 9,
+            Unanswered = 9 - answered,
+            Duration = started.Elapsed,
+            Notes = $"{captured.Count} log entries at Trace from {captured.Select(l => l.Category).Distinct().Count()} categories; {leaks.Count} leaks of {secrets.Count} secrets",
+        });
+
+        Assert.True(leaks.Count == 0, "Secrets in the logs:" + Environment.NewLine + string.Join(Environment.NewLine, leaks.Take(20)));
+        Assert.Contains(captured, l => l.Category.StartsWith("MassTransit", StringComparison.Ordinal) && l.Level <= LogLevel.Debug);
+        Assert.Contains(captured, l => l.Category.StartsWith("Polly", StringComparison.Ordinal));
+        Assert.Contains(captured, l => l.Category.StartsWith("Microsoft", StringComparison.Ordinal) && l.Level <= LogLevel.Debug);
+        Assert.Contains(captured, l => l.Category.StartsWith("Kombo.Worker", StringComparison.Ordinal) && l.Level <= LogLevel.Debug);
+        Assert.Equal(9, answered);
+    }
+
+    private Task<WorkerUnderTest> StartVerboseWorkerAsync(string virtualHost, string apiKey, LogCapture logs) =>
+        WorkerUnderTest.StartAsync(broker, virtualHost, _kombo, new()
+        {
+            ["Kombo:ApiKey"] = apiKey,
+            ["Logging:LogLevel:Default"] = "Trace",
+            ["Logging:LogLevel:Microsoft"] = "Trace",
+            ["Logging:LogLevel:System"] = "Trace",
+            ["Logging:LogLevel:System.Net.Http"] = "Trace",
+            ["Logging:LogLevel:MassTransit"] = "Trace",
+            ["Logging:LogLevel:Polly"] = "Trace",
+        }, builder =>
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Trace);
+            builder.Logging.AddProvider(logs);
+        });
+
+    private static async Task<LedgerEntry> CreateLinkAsync(ChaosAmqp amqp, EventLedger ledger, string originId)
+    {
+        var correlationId = Guid.NewGuid();
+        await amqp.PublishJsonAsync("create-connect-link", JsonSerializer.Serialize(new
+        {
+            correlationId,
+            endUserEmail = "admin@acme.test",
+            endUserOrganizationName = "Acme, Inc.",
+            endUserOriginId = originId,
+            integrationTool = "personio",
+        }), Guid.NewGuid());
+        return await AnswerAsync(ledger, correlationId);
+    }
+
+    private static async Task<LedgerEntry> RedeemAsync(ChaosAmqp amqp, EventLedger ledger, string token, string? expectedOriginId)
+    {
+        var correlationId = Guid.NewGuid();
+        await amqp.PublishJsonAsync("redeem-connect-token", JsonSerializer.Serialize(new
+        {
+            correlationId,
+            token,
+            expectedEndUserOriginId = expectedOriginId,
+        }), Guid.NewGuid());
+        return await AnswerAsync(ledger, correlationId);
+    }
+
+    private static async Task<LedgerEntry> AnswerAsync(EventLedger ledger, Guid correlationId)
+    {
+        await Eventually.HoldsAsync(() => ledger.Entries.Any(e => e.CorrelationId == correlationId), $"command {correlationId} was answered");
+        return ledger.Entries.First(e => e.CorrelationId == correlationId);
+    }
+}
