@@ -6,10 +6,14 @@ namespace Kombo.Worker.IntegrationTests.Chaos;
 public static class ChaosWait
 {
     /// <returns>Whether <paramref name="condition"/> held before <paramref name="timeout"/> ran out.</returns>
-    public static async Task<bool> UntilAsync(Func<bool> condition, TimeSpan timeout)
+    public static Task<bool> UntilAsync(Func<bool> condition, TimeSpan timeout) =>
+        UntilAsync(() => Task.FromResult(condition()), timeout);
+
+    /// <returns>Whether <paramref name="condition"/> held before <paramref name="timeout"/> ran out.</returns>
+    public static async Task<bool> UntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
     {
         var waited = Stopwatch.StartNew();
-        while (!condition())
+        while (!await condition())
         {
             if (waited.Elapsed > timeout)
             {

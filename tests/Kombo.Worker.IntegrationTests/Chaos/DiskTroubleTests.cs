@@ -1,15 +1,18 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using Dapper;
+using Kombo.Emulator.Faults;
 using Kombo.Worker.IntegrationTests.Infrastructure;
+using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
 
 namespace Kombo.Worker.IntegrationTests.Chaos;
 
 /// <summary>
-/// Scenario 3: the file system under the SQLite file fills up mid-run. The worker stops acknowledging (commands wait in
-/// the queue or in its retry, none goes to an error queue), readiness says the database is not writable, and once the
-/// disk has room again every command is answered exactly once.
+/// Scenario 3: the file system under the SQLite file fills up while commands are in flight. Nothing commits, the worker
+/// stops acknowledging (commands wait in the queue or in its storage retry, none goes to an error queue), readiness says
+/// the database is not writable, and once the disk has room again every command is answered exactly once.
 /// </summary>
 [Collection(BrokerCollection.Name)]
 [Trait("Category", "Chaos")]
@@ -20,7 +23,7 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
 
     public Task InitializeAsync() => broker.CreateVirtualHostAsync(_virtualHost);
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    public async Task DisposeAsync() => await kombo.ResetAsync();
 
     [Fact]
     public async Task Full_disk_holds_commands_unacknowledged_and_every_one_is_answered_once_it_has_room_again()
@@ -31,12 +34,15 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
         var outageLength = TimeSpan.FromSeconds(scale.IsFull ? 15 : 4);
         var workload = await ChaosWorkload.CreateAsync(kombo, scale.DiskCommands, "disk");
         var warmUp = await ChaosWorkload.CreateAsync(kombo, 6, "disk-warm-up");
-        var answeredDuringOutages = 0;
+        var committedWhileFull = 0;
         var deadLetteredDuringOutages = 0u;
         var heldDuringOutages = new List<string>();
+        var duplicatesDuringOutages = new List<int>();
         var unhealthyDuringOutages = 0;
         var callsBefore = (await kombo.GetStatsAsync()).TotalCalls;
 
+        // Kombo slow enough that each batch is still in flight when the disk fills up under it.
+        await kombo.SetFaultsAsync(new FaultSettings { LatencyMs = 500 });
         await using var disk = await SmallDisk.MountAsync();
         var databasePath = Path.Combine(disk.Path, "worker.db");
         StoreFindings store;
@@ -47,7 +53,6 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
             ["Storage:DatabasePath"] = databasePath,
             ["Messaging:StorageRetryMinDelay"] = "00:00:00.100",
             ["Messaging:StorageRetryMaxDelay"] = "00:00:01",
-            // No cleanup checkpoint: it would let SQLite reuse WAL space, and the disk would not look full to it.
             ["Outbox:CleanupInterval"] = "01:00:00",
         }))
         {
@@ -58,22 +63,30 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
 
             foreach (var batch in workload.Commands.Chunk((workload.Commands.Count + outages - 1) / outages))
             {
-                disk.Fill();
+                // SQLite reuses the space of a checkpointed WAL: only an empty WAL makes every later write need disk space.
+                await TruncateWalAsync(databasePath);
                 await workload.PublishAsync(amqp, batch);
-                await Task.Delay(outageLength);
+                await Eventually.HoldsAsync(() => batch.Count(c => ledger.Entries.Any(e => e.CorrelationId == c.CorrelationId)) >= batch.Length / 10,
+                    "the batch was under way");
+                var duplicatesBefore = ledger.DuplicateCount();
+                disk.Fill();
 
-                var correlationIds = batch.Select(c => c.CorrelationId).ToHashSet();
-                answeredDuringOutages += ledger.Entries.Count(e => correlationIds.Contains(e.CorrelationId));
+                // Writes in flight when it filled fail within moments; from then on nothing commits until it has room.
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                var handledWhenFull = workload.Inspect(databasePath).Handled;
+                await Task.Delay(outageLength - TimeSpan.FromSeconds(1));
+                committedWhileFull += workload.Inspect(databasePath).Handled - handledWhenFull;
                 deadLetteredDuringOutages += await ErrorQueueDepthAsync(amqp);
                 heldDuringOutages.Add(await QueueCountsAsync());
                 unhealthyDuringOutages += await ReadinessAsync(http) == HttpStatusCode.ServiceUnavailable ? 1 : 0;
+                duplicatesDuringOutages.Add(ledger.DuplicateCount() - duplicatesBefore);
 
                 disk.Free();
                 await ChaosWait.UntilAsync(() => batch.All(c => ledger.Entries.Any(e => e.CorrelationId == c.CorrelationId)), TimeSpan.FromSeconds(90));
                 await EventuallyReadyAsync(http);
+                await ChaosWait.UntilAsync(() => workload.Inspect(databasePath).PendingOutbox == 0, TimeSpan.FromSeconds(30));
             }
 
-            await ChaosWait.UntilAsync(() => workload.Inspect(databasePath).PendingOutbox == 0, TimeSpan.FromSeconds(30));
             store = workload.Inspect(databasePath);
         }
 
@@ -89,12 +102,12 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
             DuplicateEvents = ledger.DuplicateCount(),
             Unanswered = unanswered,
             Duration = started.Elapsed,
-            Notes = $"{ChaosWorkload.Describe(workload.Outcomes(ledger))}; during outages: {answeredDuringOutages} answered, " +
+            Notes = $"{ChaosWorkload.Describe(workload.Outcomes(ledger))}; while full: {committedWhileFull} commits, " +
                     $"{deadLetteredDuringOutages} dead-lettered, queues (ready/unacked) {string.Join(" ", heldDuringOutages)}, " +
-                    $"ready=503 {unhealthyDuringOutages}/{outages}; {komboCalls} Kombo calls",
+                    $"ready=503 {unhealthyDuringOutages}/{outages}, duplicate events {string.Join(" ", duplicatesDuringOutages)}; {komboCalls} Kombo calls",
         });
 
-        Assert.Equal(0, answeredDuringOutages);
+        Assert.Equal(0, committedWhileFull);
         Assert.Equal(0u, deadLetteredDuringOutages);
         Assert.Equal(outages, unhealthyDuringOutages);
         Assert.Equal(0, unanswered);
@@ -102,8 +115,32 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
         Assert.Equal(new Dictionary<string, int> { ["succeeded"] = workload.Commands.Count }, workload.Outcomes(ledger));
         Assert.Equal(0, store.DuplicateRows);
         Assert.Equal(0, store.MissingRows);
+        Assert.Equal(0, store.PendingOutbox);
         Assert.Equal(0, store.ParkedOutbox);
         Assert.Empty(ledger.DuplicatesWithAnotherId());
+    }
+
+    /// <summary>Checkpoints the whole WAL into the database file and truncates it to nothing (retried while busy).</summary>
+    private static async Task TruncateWalAsync(string databasePath)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        await connection.ExecuteAsync("PRAGMA busy_timeout = 5000;");
+        for (var attempt = 0; ; attempt++)
+        {
+            var busy = await connection.ExecuteScalarAsync<int>("PRAGMA wal_checkpoint(TRUNCATE);");
+            if (busy == 0)
+            {
+                return;
+            }
+
+            if (attempt == 20)
+            {
+                throw new TimeoutException("The WAL could not be checkpointed: the worker kept it busy.");
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     private static async Task<HttpStatusCode> ReadinessAsync(HttpClient http)
