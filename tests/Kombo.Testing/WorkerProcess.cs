@@ -46,10 +46,13 @@ public sealed record WorkerProcessOptions
     }
 
     /// <summary>Sets <c>Kombo__BaseUrl</c> and <c>Kombo__ApiKey</c> for an emulator.</summary>
-    public WorkerProcessOptions UseEmulator(EmulatorProcess emulator)
+    public WorkerProcessOptions UseEmulator(EmulatorProcess emulator) => UseKombo(emulator.KomboBaseUrl, EmulatorProcess.ApiKey);
+
+    /// <summary>Sets <c>Kombo__BaseUrl</c> and <c>Kombo__ApiKey</c> for any Kombo API, such as an emulator hosted in-process.</summary>
+    public WorkerProcessOptions UseKombo(string baseUrl, string apiKey)
     {
-        Environment["Kombo__BaseUrl"] = emulator.KomboBaseUrl;
-        Environment["Kombo__ApiKey"] = EmulatorProcess.ApiKey;
+        Environment["Kombo__BaseUrl"] = baseUrl;
+        Environment["Kombo__ApiKey"] = apiKey;
         return this;
     }
 }

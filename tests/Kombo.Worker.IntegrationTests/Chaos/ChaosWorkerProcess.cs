@@ -1,4 +1,3 @@
-using System.Globalization;
 using Kombo.Testing;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 
@@ -21,17 +20,10 @@ public static class ChaosWorkerProcess
             WorkingDirectory = ChaosPaths.RepositoryRoot,
             Environment =
             {
-                ["RabbitMq__Host"] = broker.Host,
-                ["RabbitMq__Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
-                ["RabbitMq__VirtualHost"] = virtualHost,
-                ["RabbitMq__Username"] = broker.Username,
-                ["RabbitMq__Password"] = broker.Password,
-                ["Kombo__BaseUrl"] = kombo.BaseAddress.ToString(),
-                ["Kombo__ApiKey"] = kombo.ApiKey,
                 ["Outbox__RetryBaseDelay"] = "00:00:00.050",
                 ["Outbox__RetryMaxDelay"] = "00:00:00.500",
             },
-        };
+        }.UseBroker(broker.Node, virtualHost).UseKombo(kombo.BaseAddress.ToString(), kombo.ApiKey);
         foreach (var (name, value) in settings ?? [])
         {
             options.Environment[name] = value;
