@@ -29,6 +29,10 @@ public sealed partial class OutboxRelay(
     private readonly HashSet<long> _marking = [];
     private Task _previousMark = Task.CompletedTask;
 
+    // Rows the broker confirmed whose mark failed (a full or read-only disk): they are marked again with the next
+    // round, never published again, so an outage of the disk does not turn into a stream of duplicates.
+    private readonly HashSet<long> _unmarked = [];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (_options.BypassForBenchmark)
@@ -102,9 +106,11 @@ public sealed partial class OutboxRelay(
         // Taken before the read: a row that left this set before the read began was marked before it, so the read
         // cannot see it as due.
         HashSet<long> marking;
+        List<long> unmarked;
         lock (_markingLock)
         {
-            marking = [.. _marking];
+            marking = [.. _marking, .. _unmarked];
+            unmarked = [.. _unmarked];
         }
 
         IReadOnlyList<PendingMessage> rows;
@@ -120,6 +126,12 @@ public sealed partial class OutboxRelay(
 
         if (rows.Count == 0)
         {
+            if (unmarked.Count > 0)
+            {
+                await _previousMark;
+                await MarkAgainAsync(unmarked);
+            }
+
             return 0;
         }
 
@@ -163,26 +175,30 @@ public sealed partial class OutboxRelay(
 
         // Marks commit in round order, so at most this round's and the previous round's rows await their mark.
         await _previousMark;
-        var mark = writer.WriteAsync((connection, transaction) =>
+        sent.AddRange(unmarked);
+        lock (_markingLock)
+        {
+            _marking.UnionWith(sent);
+        }
+
+        var mark = ForgetWhenMarkedAsync(writer.WriteAsync((connection, transaction) =>
         {
             OutboxStore.MarkSent(connection, transaction, sent, now);
             OutboxStore.RecordFailures(connection, transaction, failures, now);
             return true;
-        }, CancellationToken.None);
+        }, CancellationToken.None), sent);
 
-        if (failures.Count > 0 || sent.Count < rows.Count)
+        if (failures.Count > 0 || sent.Count < rows.Count + unmarked.Count)
         {
             // A failure's back-off (and the order it holds for its end user) must be committed before the next read.
-            await mark;
+            if (!await mark)
+            {
+                throw new InvalidOperationException("The outbox could not record this round's results; it is retried.");
+            }
         }
         else
         {
-            lock (_markingLock)
-            {
-                _marking.UnionWith(sent);
-            }
-
-            _previousMark = ForgetWhenMarkedAsync(mark, sent);
+            _previousMark = mark;
         }
 
         _outageDelay = anySucceeded || failures.Count == 0
@@ -213,15 +229,17 @@ public sealed partial class OutboxRelay(
         return new PublishFailure(row.Sequence, error, now + backoff, Park: rowSpecific && attempts >= _options.MaxAttempts);
     }
 
-    private async Task ForgetWhenMarkedAsync(Task mark, List<long> sequences)
+    /// <returns>Whether the mark committed.</returns>
+    private async Task<bool> ForgetWhenMarkedAsync(Task mark, List<long> sequences)
     {
+        var marked = false;
         try
         {
             await mark;
+            marked = true;
         }
         catch (Exception ex)
         {
-            // The rows stay unsent and go out again: a duplicate, which their stable message ids let subscribers drop.
             LogMarkFailed(ex, sequences.Count);
         }
         finally
@@ -229,8 +247,33 @@ public sealed partial class OutboxRelay(
             lock (_markingLock)
             {
                 _marking.ExceptWith(sequences);
+                if (marked)
+                {
+                    _unmarked.ExceptWith(sequences);
+                }
+                else
+                {
+                    _unmarked.UnionWith(sequences);
+                }
             }
         }
+
+        return marked;
+    }
+
+    private async Task MarkAgainAsync(List<long> sequences)
+    {
+        var now = time.GetUtcNow();
+        var marked = await ForgetWhenMarkedAsync(
+            writer.WriteAsync((connection, transaction) =>
+            {
+                OutboxStore.MarkSent(connection, transaction, sequences, now);
+                return true;
+            }, CancellationToken.None),
+            sequences);
+        _outageDelay = marked
+            ? TimeSpan.Zero
+            : TimeSpan.FromTicks(Math.Clamp(_outageDelay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks, _options.RetryMaxDelay.Ticks));
     }
 
     private int LaneOf(PendingMessage row) =>
@@ -263,7 +306,7 @@ public sealed partial class OutboxRelay(
         "without the outbox's guarantees. This switch exists for the benchmark only; never use it in production")]
     private partial void LogBypassedForBenchmark();
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not mark {Rows} published outbox rows as sent; they will be published again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not mark {Rows} published outbox rows as sent; the mark is retried (after a restart they are published again)")]
     private partial void LogMarkFailed(Exception exception, int rows);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "An outbox relay round failed; retrying")]

@@ -95,6 +95,28 @@ public sealed class OutboxRelayTests
     }
 
     [Fact]
+    public async Task Rows_whose_sent_mark_fails_are_marked_again_and_never_published_again()
+    {
+        await using var harness = await Harness.StartAsync();
+        var publishes = new PublishCounter();
+        using var observer = harness.Bus.Bus.ConnectPublishObserver(publishes);
+        harness.Execute("""
+            CREATE TRIGGER fail_mark BEFORE UPDATE OF sent_at ON outbox
+            BEGIN SELECT RAISE(ABORT, 'injected: disk full'); END
+            """);
+        var messages = Enumerable.Range(0, 20).Select(i => Event(i)).ToArray();
+
+        await AppendAsync(harness, messages);
+        await Harness.EventuallyAsync(() => publishes.Count == messages.Length, "every row was published once");
+        await Task.Delay(TimeSpan.FromMilliseconds(500)); // ten poll intervals of the harness, each a failed mark
+        Assert.Equal(messages.Length, harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"));
+
+        harness.Execute("DROP TRIGGER fail_mark");
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
+        Assert.Equal(messages.Length, publishes.Count);
+    }
+
+    [Fact]
     public async Task Cleanup_deletes_sent_rows_and_inbox_rows_past_their_retention()
     {
         await using var harness = await Harness.StartAsync(new()
@@ -124,4 +146,22 @@ public sealed class OutboxRelayTests
         command.Parameters.AddWithValue("$id", message.MessageId.ToString());
         return (string)command.ExecuteScalar()!;
     }
+}
+
+/// <summary>Counts every publish, repeats included (the harness's lists keep one entry per message id).</summary>
+internal sealed class PublishCounter : IPublishObserver
+{
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
+
+    public Task PrePublish<T>(PublishContext<T> context) where T : class => Task.CompletedTask;
+
+    public Task PostPublish<T>(PublishContext<T> context) where T : class
+    {
+        Interlocked.Increment(ref _count);
+        return Task.CompletedTask;
+    }
+
+    public Task PublishFault<T>(PublishContext<T> context, Exception exception) where T : class => Task.CompletedTask;
 }
