@@ -201,9 +201,7 @@ public sealed partial class OutboxRelay(
             _previousMark = mark;
         }
 
-        _outageDelay = anySucceeded || failures.Count == 0
-            ? TimeSpan.Zero
-            : TimeSpan.FromTicks(Math.Clamp(_outageDelay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks, _options.RetryMaxDelay.Ticks));
+        _outageDelay = anySucceeded || failures.Count == 0 ? TimeSpan.Zero : LongerOutageDelay();
 
         foreach (var parked in failures.Where(f => f.Park))
         {
@@ -271,10 +269,11 @@ public sealed partial class OutboxRelay(
                 return true;
             }, CancellationToken.None),
             sequences);
-        _outageDelay = marked
-            ? TimeSpan.Zero
-            : TimeSpan.FromTicks(Math.Clamp(_outageDelay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks, _options.RetryMaxDelay.Ticks));
+        _outageDelay = marked ? TimeSpan.Zero : LongerOutageDelay();
     }
+
+    private TimeSpan LongerOutageDelay() =>
+        TimeSpan.FromTicks(Math.Clamp(_outageDelay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks, _options.RetryMaxDelay.Ticks));
 
     private int LaneOf(PendingMessage row) =>
         (int)((uint)StringComparer.Ordinal.GetHashCode(row.OrderingKey ?? row.CorrelationId) % (uint)_options.PublishLanes);

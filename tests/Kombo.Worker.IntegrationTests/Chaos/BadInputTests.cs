@@ -64,12 +64,12 @@ public sealed class BadInputTests(RabbitMqBroker broker, KomboEmulatorFixture ko
         var expectedInErrorQueues = bad.Count(m => m.Case.Expect == BadInputCase.ErrorQueue);
         // Bounded waits that do not throw: the comparison below says which cases went where.
         var deadLettered = new List<DeadLetter>();
-        await ChaosWait.UntilAsync(() => good.All(g => g.IsAnswered(ledger)), TimeSpan.FromSeconds(60));
-        await ChaosWait.UntilAsync(
+        await Eventually.UntilAsync(() => good.All(g => g.IsAnswered(ledger)), TimeSpan.FromSeconds(60));
+        await Eventually.UntilAsync(
             () => bad.Where(m => m.Case.Expect != BadInputCase.ErrorQueue && (m.MessageId is not null || m.CorrelationId != Guid.Empty))
                 .All(m => FailureFor(ledger, m) is not null),
             TimeSpan.FromSeconds(30));
-        await ChaosWait.UntilAsync(async () => await QueueTotalAsync(amqp, q => q + "_error") >= expectedInErrorQueues, TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync(async () => await QueueTotalAsync(amqp, q => q + "_error") >= expectedInErrorQueues, TimeSpan.FromSeconds(30));
 
         foreach (var queue in CommandQueues)
         {

@@ -69,8 +69,8 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, KomboEmulatorFixtu
                 }
             }
 
-            await ChaosWait.UntilAsync(() => workload.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(scale.IsFull ? 300 : 90));
-            await ChaosWait.UntilAsync(() => workload.Inspect(databasePath).PendingOutbox == 0, TimeSpan.FromSeconds(30));
+            await Eventually.UntilAsync(() => workload.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(scale.IsFull ? 300 : 90));
+            await Eventually.UntilAsync(() => workload.Inspect(databasePath).PendingOutbox == 0, TimeSpan.FromSeconds(30));
             store = workload.Inspect(databasePath);
             await using var inspector = await ChaosAmqp.ConnectAsync(broker, _virtualHost);
             queued = (await inspector.QueueStateAsync(ChaosWorkload.CreateLinkQueue)).Messages

@@ -82,9 +82,9 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
                 duplicatesDuringOutages.Add(ledger.DuplicateCount() - duplicatesBefore);
 
                 disk.Free();
-                await ChaosWait.UntilAsync(() => batch.All(c => ledger.Entries.Any(e => e.CorrelationId == c.CorrelationId)), TimeSpan.FromSeconds(90));
+                await Eventually.UntilAsync(() => batch.All(c => ledger.Entries.Any(e => e.CorrelationId == c.CorrelationId)), TimeSpan.FromSeconds(90));
                 await EventuallyReadyAsync(http);
-                await ChaosWait.UntilAsync(() => workload.Inspect(databasePath).PendingOutbox == 0, TimeSpan.FromSeconds(30));
+                await Eventually.UntilAsync(() => workload.Inspect(databasePath).PendingOutbox == 0, TimeSpan.FromSeconds(30));
             }
 
             store = workload.Inspect(databasePath);

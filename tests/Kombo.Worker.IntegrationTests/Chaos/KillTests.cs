@@ -71,8 +71,8 @@ public sealed class KillTests(RabbitMqBroker broker, KomboEmulatorFixture kombo,
             restarts++;
         }
 
-        await ChaosWait.UntilAsync(() => workload.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(scale.IsFull ? 600 : 120));
-        await ChaosWait.UntilAsync(() => workload.Inspect(worker.DatabasePath).PendingOutbox == 0, TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync(() => workload.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(scale.IsFull ? 600 : 120));
+        await Eventually.UntilAsync(() => workload.Inspect(worker.DatabasePath).PendingOutbox == 0, TimeSpan.FromSeconds(30));
         Assert.Equal(0, await worker.StopAsync());
         var store = workload.Inspect(worker.DatabasePath);
 

@@ -70,7 +70,7 @@ public sealed class KomboFaultTests(RabbitMqBroker broker, KomboEmulatorFixture 
             LatencyMs = 20,
         });
         await workload.PublishAsync(amqp);
-        await ChaosWait.UntilAsync(() => workload.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(scale.IsFull ? 600 : 150));
+        await Eventually.UntilAsync(() => workload.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(scale.IsFull ? 600 : 150));
         var flakyStats = await kombo.GetStatsAsync();
         var budget = workload.Commands.Count * (MaxRetryAttempts + 1) * (Redeliveries + 1);
         var flakyOutcomes = workload.Outcomes(ledger);
@@ -86,7 +86,7 @@ public sealed class KomboFaultTests(RabbitMqBroker broker, KomboEmulatorFixture 
         var callsWhenOpened = (await kombo.GetStatsAsync()).TotalCalls;
         await Task.Delay(BreakDuration / 2);
         var callsWhileOpen = (await kombo.GetStatsAsync()).TotalCalls - callsWhenOpened;
-        await ChaosWait.UntilAsync(() => outage.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(60));
+        await Eventually.UntilAsync(() => outage.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(60));
         var outageOutcomes = outage.Outcomes(ledger);
 
         // Kombo is back. The breaker stays open for its break duration (commands then fail fast, as they should),
@@ -96,8 +96,8 @@ public sealed class KomboFaultTests(RabbitMqBroker broker, KomboEmulatorFixture 
         var recovering = Stopwatch.StartNew();
         await Task.Delay(BreakDuration + TimeSpan.FromMilliseconds(300));
         await afterwards.PublishAsync(amqp);
-        await ChaosWait.UntilAsync(() => afterwards.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(60));
-        await ChaosWait.UntilAsync(() => CircuitEvents(logs, "OnCircuitClosed") > closesBefore, TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync(() => afterwards.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(60));
+        await Eventually.UntilAsync(() => CircuitEvents(logs, "OnCircuitClosed") > closesBefore, TimeSpan.FromSeconds(30));
         var closedAfter = recovering.Elapsed;
 
         // Half-open (a trial call let through) no sooner than the break duration after the circuit opened.

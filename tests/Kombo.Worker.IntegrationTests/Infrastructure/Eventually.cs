@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Kombo.Worker.IntegrationTests.Infrastructure;
 
 public static class Eventually
@@ -5,15 +7,31 @@ public static class Eventually
     /// <summary>Waits, bounded, until <paramref name="condition"/> holds; says what it waited for when it gives up.</summary>
     public static async Task HoldsAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {
-        var deadline = Environment.TickCount64 + (long)(timeout ?? TimeSpan.FromSeconds(30)).TotalMilliseconds;
-        while (!condition())
+        if (!await UntilAsync(condition, timeout ?? TimeSpan.FromSeconds(30)))
         {
-            if (Environment.TickCount64 > deadline)
+            throw new TimeoutException($"Timed out waiting until {what}.");
+        }
+    }
+
+    /// <summary>A bounded wait that reports instead of throwing, so a chaos scenario still records its row before it asserts.</summary>
+    /// <returns>Whether <paramref name="condition"/> held before <paramref name="timeout"/> ran out.</returns>
+    public static Task<bool> UntilAsync(Func<bool> condition, TimeSpan timeout) =>
+        UntilAsync(() => Task.FromResult(condition()), timeout);
+
+    /// <returns>Whether <paramref name="condition"/> held before <paramref name="timeout"/> ran out.</returns>
+    public static async Task<bool> UntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (waited.Elapsed > timeout)
             {
-                throw new TimeoutException($"Timed out waiting until {what}.");
+                return false;
             }
 
             await Task.Delay(50);
         }
+
+        return true;
     }
 }
