@@ -15,6 +15,7 @@ public sealed partial class OutboxRelay(
     SqliteDatabase database,
     SqliteWriter writer,
     OutboxSignal signal,
+    CommittedRows committedRows,
     IOptions<OutboxOptions> options,
     TimeProvider time,
     WorkerMetrics metrics,
@@ -24,7 +25,7 @@ public sealed partial class OutboxRelay(
     private TimeSpan _outageDelay = TimeSpan.Zero;
 
     // Rows the broker confirmed whose "sent" mark is still being committed. A fully successful round does not wait
-    // for its mark: the next round publishes meanwhile and leaves these rows out, so no row goes out twice.
+    // for its mark: the next rounds publish meanwhile and leave these rows out, so no row goes out twice.
     private readonly Lock _markingLock = new();
     private readonly HashSet<long> _marking = [];
     private Task _previousMark = Task.CompletedTask;
@@ -33,6 +34,8 @@ public sealed partial class OutboxRelay(
     // round, never published again, so an outage of the disk does not turn into a stream of duplicates.
     private readonly HashSet<long> _unmarked = [];
 
+    private readonly RelayRows _rows = new(committedRows, database, options.Value, time);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (_options.BypassForBenchmark)
@@ -40,22 +43,11 @@ public sealed partial class OutboxRelay(
             LogBypassedForBenchmark();
         }
 
-        // Woken on the writer thread the moment a commit is durable, ahead of the consumers' own continuations.
-        writer.Committed += OnCommitted;
-        try
-        {
-            await RelayUntilStoppedAsync(stoppingToken);
-        }
-        finally
-        {
-            writer.Committed -= OnCommitted;
-        }
+        await RelayUntilStoppedAsync(stoppingToken);
 
         // The last round's mark, so a graceful stop does not publish those rows again after a restart.
         await _previousMark;
     }
-
-    private void OnCommitted(int writes) => signal.Notify();
 
     private async Task RelayUntilStoppedAsync(CancellationToken stoppingToken)
     {
@@ -103,6 +95,20 @@ public sealed partial class OutboxRelay(
     /// <returns>How many rows this round tried to publish.</returns>
     internal async Task<int> RelayOnceAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            return await RelayRoundAsync(cancellationToken);
+        }
+        catch
+        {
+            // Rows this round took from CommittedRows are now only in the table.
+            _rows.SweepNext();
+            throw;
+        }
+    }
+
+    private async Task<int> RelayRoundAsync(CancellationToken cancellationToken)
+    {
         // Taken before the read: a row that left this set before the read began was marked before it, so the read
         // cannot see it as due.
         HashSet<long> marking;
@@ -113,16 +119,7 @@ public sealed partial class OutboxRelay(
             unmarked = [.. _unmarked];
         }
 
-        IReadOnlyList<PendingMessage> rows;
-        using (var connection = database.Open())
-        {
-            rows = OutboxStore.ReadDue(connection, time.GetUtcNow(), _options.BatchSize + marking.Count);
-        }
-
-        if (marking.Count > 0)
-        {
-            rows = [.. rows.Where(row => !marking.Contains(row.Sequence)).Take(_options.BatchSize)];
-        }
+        var rows = _rows.Next(marking);
 
         if (rows.Count == 0)
         {
@@ -173,8 +170,8 @@ public sealed partial class OutboxRelay(
             }
         }
 
-        // Marks commit in round order, so at most this round's and the previous round's rows await their mark.
-        await _previousMark;
+        // Not waiting for the previous round's mark: the writer commits in queue order, so marks still commit in
+        // round order, and the next round publishes meanwhile.
         sent.AddRange(unmarked);
         lock (_markingLock)
         {
@@ -190,7 +187,9 @@ public sealed partial class OutboxRelay(
 
         if (failures.Count > 0 || sent.Count < rows.Count + unmarked.Count)
         {
-            // A failure's back-off (and the order it holds for its end user) must be committed before the next read.
+            // A failure's back-off (and the order it holds for its end user) must be committed before the next read,
+            // and only the table knows which rows it holds back.
+            _rows.SweepNext();
             if (!await mark)
             {
                 throw new InvalidOperationException("The outbox could not record this round's results; it is retried.");
@@ -273,7 +272,7 @@ public sealed partial class OutboxRelay(
     }
 
     private TimeSpan LongerOutageDelay() =>
-        TimeSpan.FromTicks(Math.Clamp(_outageDelay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks, _options.RetryMaxDelay.Ticks));
+        TimeSpan.FromTicks(Math.Min(Math.Max(_outageDelay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks), _options.RetryMaxDelay.Ticks));
 
     private int LaneOf(PendingMessage row) =>
         (int)((uint)StringComparer.Ordinal.GetHashCode(row.OrderingKey ?? row.CorrelationId) % (uint)_options.PublishLanes);
@@ -295,7 +294,7 @@ public sealed partial class OutboxRelay(
         await OutboxPublishing.PublishAsync(bus, row, cancellationToken);
 
         // At the confirm itself, not at the end of the round: a round lasts as long as its slowest lane.
-        metrics.Published((time.GetUtcNow() - UnixTime.FromMs(row.CreatedAt)).TotalMilliseconds);
+        metrics.Published((time.GetUtcNow() - (row.CommittedAt ?? UnixTime.FromMs(row.CreatedAt))).TotalMilliseconds);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox message {MessageId} ({MessageType}) parked after {Attempts} attempts: {Error}")]

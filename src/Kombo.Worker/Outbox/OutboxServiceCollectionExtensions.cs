@@ -10,6 +10,7 @@ public static class OutboxServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<CommittedRows>();
         services.AddSingleton<TransactionalOutbox>();
         services.AddSingleton<OutboxRelay>();
         services.AddHostedService(provider => provider.GetRequiredService<OutboxRelay>());

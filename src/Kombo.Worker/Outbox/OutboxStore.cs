@@ -11,7 +11,8 @@ public static class OutboxStore
         INSERT INTO outbox (message_id, message_type, body, correlation_id, conversation_id, initiator_id,
                             request_id, destination, ordering_key, created_at, next_attempt_at)
         VALUES (@MessageId, @MessageType, @Body, @CorrelationId, @ConversationId, @InitiatorId,
-                @RequestId, @Destination, @OrderingKey, @Now, @Now)
+                @RequestId, @Destination, @OrderingKey, @CreatedAt, @CreatedAt)
+        RETURNING sequence
         """;
 
     // A row waits while an earlier row of the same end user is parked or backing off: per-end-user order is kept,
@@ -32,6 +33,13 @@ public static class OutboxStore
         LIMIT @Limit
         """;
 
+    // The end users whose next row must wait for an earlier one that failed: the relay hands such users' new rows
+    // back to the table's order above.
+    private const string HeldOrderingKeysSql = """
+        SELECT DISTINCT ordering_key FROM outbox
+        WHERE sent_at IS NULL AND ordering_key IS NOT NULL AND (parked_at IS NOT NULL OR attempts > 0)
+        """;
+
     private const string MarkSentSql = "UPDATE outbox SET sent_at = @SentAt WHERE sequence = @Sequence";
 
     private const string RecordFailureSql = """
@@ -48,27 +56,26 @@ public static class OutboxStore
             SELECT sequence FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= @Cutoff LIMIT @Limit)
         """;
 
-    public static void Append(
+    /// <returns>The rows as written, with their sequence numbers, in commit order.</returns>
+    public static IReadOnlyList<PendingMessage> Append(
         SqliteConnection connection, SqliteTransaction transaction, IEnumerable<OutgoingMessage> messages, DateTimeOffset now)
     {
-        var at = UnixTime.ToMs(now);
-        connection.Execute(InsertSql, messages.Select(m => new
+        var rows = new List<PendingMessage>();
+        foreach (var message in messages)
         {
-            MessageId = m.MessageId.ToString(),
-            m.MessageType,
-            m.Body,
-            CorrelationId = m.CorrelationId.ToString(),
-            ConversationId = m.ConversationId?.ToString(),
-            InitiatorId = m.InitiatorId?.ToString(),
-            RequestId = m.RequestId?.ToString(),
-            Destination = m.Destination?.ToString(),
-            m.OrderingKey,
-            Now = at,
-        }), transaction);
+            var row = OutboxPublishing.AsRow(message, now);
+            var sequence = connection.ExecuteScalar<long>(InsertSql, row, transaction);
+            rows.Add(row with { Sequence = sequence });
+        }
+
+        return rows;
     }
 
     public static IReadOnlyList<PendingMessage> ReadDue(SqliteConnection connection, DateTimeOffset now, int limit) =>
         connection.Query<PendingMessage>(DueSql, new { Now = UnixTime.ToMs(now), Limit = limit }).AsList();
+
+    public static HashSet<string> ReadHeldOrderingKeys(SqliteConnection connection) =>
+        [.. connection.Query<string>(HeldOrderingKeysSql)];
 
     public static void MarkSent(
         SqliteConnection connection, SqliteTransaction transaction, IEnumerable<long> sequences, DateTimeOffset now)
@@ -120,6 +127,9 @@ public sealed record PendingMessage
     public int Attempts { get; init; }
 
     public long CreatedAt { get; init; }
+
+    /// <summary>When the commit holding the row became durable, for rows handed over by <see cref="CommittedRows"/>.</summary>
+    public DateTimeOffset? CommittedAt { get; init; }
 }
 
 public sealed record PublishFailure(long Sequence, string Error, DateTimeOffset NextAttemptAt, bool Park);

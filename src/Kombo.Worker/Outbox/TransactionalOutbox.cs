@@ -13,7 +13,7 @@ namespace Kombo.Worker.Outbox;
 /// only then may the command be acknowledged.
 /// </summary>
 public sealed class TransactionalOutbox(
-    SqliteWriter writer, OutboxSignal signal, TimeProvider time, WorkerMetrics metrics, IOptions<OutboxOptions> options, IBus bus)
+    SqliteWriter writer, CommittedRows committedRows, TimeProvider time, WorkerMetrics metrics, IOptions<OutboxOptions> options, IBus bus)
 {
     private readonly bool _bypassForBenchmark = options.Value.BypassForBenchmark;
 
@@ -32,6 +32,7 @@ public sealed class TransactionalOutbox(
         CancellationToken cancellationToken)
     {
         IReadOnlyList<OutgoingMessage> outgoing = [];
+        IReadOnlyList<PendingMessage> rows = [];
         var committedAt = DateTimeOffset.MinValue;
         var written = await writer.WriteAsync((connection, transaction) =>
         {
@@ -45,11 +46,17 @@ public sealed class TransactionalOutbox(
             committedAt = now;
             if (!_bypassForBenchmark)
             {
-                OutboxStore.Append(connection, transaction, outgoing, now);
+                rows = OutboxStore.Append(connection, transaction, outgoing, now);
             }
 
             return true;
-        }, cancellationToken);
+        }, cancellationToken, committed: recorded =>
+        {
+            if (recorded && rows.Count > 0)
+            {
+                committedRows.Add(rows);
+            }
+        });
 
         if (written)
         {
@@ -60,10 +67,6 @@ public sealed class TransactionalOutbox(
                 {
                     await OutboxPublishing.PublishAsync(bus, OutboxPublishing.AsRow(message, committedAt), cancellationToken);
                 }
-            }
-            else
-            {
-                signal.Notify();
             }
 
             metrics.CommandHandled(entry.Consumer, entry.Outcome);

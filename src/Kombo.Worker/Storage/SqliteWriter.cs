@@ -30,9 +30,14 @@ public sealed class SqliteWriter : IAsyncDisposable
     /// </summary>
     public event Action<int>? Committed;
 
-    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken = default)
+    /// <param name="committed">
+    /// Runs on the writer thread once the commit holding this write is durable, in commit order across writes, before
+    /// any write's task completes.
+    /// </param>
+    public Task<T> WriteAsync<T>(
+        Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken = default, Action<T>? committed = null)
     {
-        var write = new Write<T>(work, cancellationToken);
+        var write = new Write<T>(work, committed, cancellationToken);
         if (!_queue.Writer.TryWrite(write))
         {
             throw new ObjectDisposedException(nameof(SqliteWriter), "The database writer has stopped.");
@@ -146,6 +151,11 @@ public sealed class SqliteWriter : IAsyncDisposable
         try
         {
             // Before the writers' continuations are queued, so the outbox relay hears of new rows first.
+            foreach (var write in batch)
+            {
+                write.AfterCommit();
+            }
+
             Committed?.Invoke(done);
         }
         finally
@@ -166,6 +176,8 @@ public sealed class SqliteWriter : IAsyncDisposable
         bool IsCancelled { get; }
 
         void Execute(SqliteConnection connection, SqliteTransaction transaction);
+
+        void AfterCommit();
 
         void Complete();
 
@@ -193,6 +205,10 @@ public sealed class SqliteWriter : IAsyncDisposable
 
         public void Execute(SqliteConnection connection, SqliteTransaction transaction) => Run(connection);
 
+        public void AfterCommit()
+        {
+        }
+
         public void Complete()
         {
         }
@@ -200,7 +216,8 @@ public sealed class SqliteWriter : IAsyncDisposable
         public void Fail(Exception exception) => Completion.TrySetException(exception);
     }
 
-    private sealed class Write<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken) : IWrite
+    private sealed class Write<T>(
+        Func<SqliteConnection, SqliteTransaction, T> work, Action<T>? committed, CancellationToken cancellationToken) : IWrite
     {
         private T? _result;
         private bool _executed;
@@ -225,6 +242,14 @@ public sealed class SqliteWriter : IAsyncDisposable
         {
             _result = work(connection, transaction);
             _executed = true;
+        }
+
+        public void AfterCommit()
+        {
+            if (_executed)
+            {
+                committed?.Invoke(_result!);
+            }
         }
 
         public void Complete()

@@ -26,7 +26,7 @@ public sealed class WorkerMetrics
         _commands = Meter.CreateCounter<long>("kombo.worker.commands", "{command}", "Commands handled, by command and outcome.");
         _relayLatency = Meter.CreateHistogram<double>("kombo.worker.outbox.relay_latency", "ms",
             "Time from an outbox row's commit to the broker's confirm of its publish.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 5000] });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 100, 250, 500, 1000, 5000] });
         _published = Meter.CreateCounter<long>("kombo.worker.outbox.published", "{message}", "Outbox rows confirmed by the broker.");
         _publishFailures = Meter.CreateCounter<long>("kombo.worker.outbox.publish_failures", "{message}", "Failed publish attempts of outbox rows.");
         _parked = Meter.CreateCounter<long>("kombo.worker.outbox.parked", "{message}", "Outbox rows parked after too many failed attempts.");

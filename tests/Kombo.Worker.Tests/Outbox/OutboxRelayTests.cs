@@ -1,3 +1,4 @@
+using Dapper;
 using Kombo.Contracts;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
@@ -29,6 +30,12 @@ public sealed class OutboxRelayTests
         harness.Services.GetRequiredService<OutboxSignal>().Notify();
     }
 
+    /// <summary>Commits rows the way <see cref="TransactionalOutbox"/> does: handed to the relay as they commit.</summary>
+    private static Task CommitAsync(Harness harness, params OutgoingMessage[] messages) =>
+        harness.Services.GetRequiredService<SqliteWriter>().WriteAsync(
+            (connection, transaction) => OutboxStore.Append(connection, transaction, messages, TimeProvider.System.GetUtcNow()),
+            committed: harness.Services.GetRequiredService<CommittedRows>().Add);
+
     [Fact]
     public async Task With_one_lane_every_event_is_published_in_commit_order_with_its_stored_ids()
     {
@@ -59,6 +66,47 @@ public sealed class OutboxRelayTests
             var committed = endUser.Select(m => m.MessageId).ToList();
             Assert.Equal(committed, order.Where(committed.Contains));
         }
+    }
+
+    [Fact]
+    public async Task Rows_handed_over_while_the_table_is_swept_are_published_once_each_in_commit_order()
+    {
+        // Small rounds and a 10 ms poll interval: the relay sweeps the table again and again while rows are handed over.
+        await using var harness = await Harness.StartAsync(new() { ["Outbox:PollInterval"] = "00:00:00.010", ["Outbox:BatchSize"] = "7" });
+        var publishes = new PublishCounter();
+        using var observer = harness.Bus.Bus.ConnectPublishObserver(publishes);
+        var messages = Enumerable.Range(0, 600).Select(i => Event(i, orderingKey: $"customer-{i % 5}")).ToArray();
+
+        await Task.WhenAll(messages.Chunk(3).Select(chunk => CommitAsync(harness, chunk)));
+
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
+        Assert.Equal(messages.Length, publishes.Count);
+        var order = harness.Bus.Published.Select<LinkCreated>().Select(p => p.Context.MessageId!.Value.ToString()).ToList();
+        using var connection = harness.OpenDatabase();
+        foreach (var endUser in messages.Select(m => m.OrderingKey).Distinct())
+        {
+            var committed = connection.Query<string>(
+                "SELECT message_id FROM outbox WHERE ordering_key = @EndUser ORDER BY sequence", new { EndUser = endUser }).ToList();
+            Assert.Equal(committed, order.Where(committed.Contains));
+        }
+    }
+
+    [Fact]
+    public async Task Handed_over_row_waits_behind_an_earlier_parked_row_of_its_end_user()
+    {
+        // No sweep for ten minutes once the poison row is parked: only the handover can bring the later rows.
+        await using var harness = await Harness.StartAsync(new() { ["Outbox:PollInterval"] = "00:10:00" });
+        var poison = Event(0, orderingKey: "customer-1", type: "NoSuchMessage");
+        await CommitAsync(harness, poison);
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the poison row was parked");
+
+        var sameEndUser = Event(1, orderingKey: "customer-1");
+        var otherEndUser = Event(2, orderingKey: "customer-2");
+        await CommitAsync(harness, sameEndUser, otherEndUser);
+
+        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the other end user's row was published");
+        Assert.Equal([otherEndUser.MessageId], harness.Bus.Published.Select<LinkCreated>().Select(p => p.Context.MessageId!.Value));
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL"));
     }
 
     [Fact]
