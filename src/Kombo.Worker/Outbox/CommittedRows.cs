@@ -14,6 +14,10 @@ public sealed class CommittedRows(OutboxSignal signal, TimeProvider time)
     private readonly Queue<PendingMessage> _rows = new();
     private bool _overflowed;
 
+    // The last row a sweep read. A commit is visible to a sweep a moment before the writer hands its rows over here,
+    // so rows up to this one may arrive after the sweep that published them.
+    private long _sweptThrough;
+
     /// <summary>Called on the writer thread right after the commit holding <paramref name="rows"/>.</summary>
     public void Add(IReadOnlyList<PendingMessage> rows)
     {
@@ -24,7 +28,7 @@ public sealed class CommittedRows(OutboxSignal signal, TimeProvider time)
             _overflowed |= _rows.Count + rows.Count > Capacity;
             if (!_overflowed)
             {
-                foreach (var row in rows)
+                foreach (var row in rows.Where(row => row.Sequence > _sweptThrough))
                 {
                     _rows.Enqueue(row with { CommittedAt = committedAt });
                 }
@@ -66,12 +70,14 @@ public sealed class CommittedRows(OutboxSignal signal, TimeProvider time)
         }
     }
 
-    /// <returns>The rows the sweep read or left to the table, handed over as they committed.</returns>
+    /// <summary>Drops, now and when they arrive, the rows up to <paramref name="sequence"/>: the sweep read them or left them to the table.</summary>
+    /// <returns>The rows dropped now, with their commit time.</returns>
     public List<PendingMessage> DropThrough(long sequence)
     {
         var dropped = new List<PendingMessage>();
         lock (_lock)
         {
+            _sweptThrough = Math.Max(_sweptThrough, sequence);
             while (_rows.TryPeek(out var row) && row.Sequence <= sequence)
             {
                 dropped.Add(_rows.Dequeue());

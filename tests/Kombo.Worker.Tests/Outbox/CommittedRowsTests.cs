@@ -47,4 +47,14 @@ public sealed class CommittedRowsTests
         Assert.Equal([1L, 2, 3], dropped.Select(row => row.Sequence));
         Assert.Equal([4L, 5], _rows.TryTake(10)!.Select(row => row.Sequence));
     }
+
+    [Fact]
+    public void Rows_handed_over_after_a_sweep_read_them_are_not_taken_again()
+    {
+        // The writer hands rows over just after their commit, which a sweep may read in between.
+        _rows.DropThrough(3);
+        _rows.Add(Rows(2, 3));
+
+        Assert.Equal([4L], _rows.TryTake(10)!.Select(row => row.Sequence));
+    }
 }
