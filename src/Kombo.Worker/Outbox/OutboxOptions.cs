@@ -17,7 +17,10 @@ public sealed record OutboxOptions
     [Range(1, 256)]
     public int PublishLanes { get; init; } = 16;
 
-    /// <summary>Fallback wake-up when no commit signalled the relay (every commit wakes it at once).</summary>
+    /// <summary>
+    /// How often the relay sweeps the outbox table for rows the in-memory handover does not bring (back-offs that came
+    /// due, rows replayed by an operator); committed rows themselves go out at once.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
 

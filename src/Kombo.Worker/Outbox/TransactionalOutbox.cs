@@ -50,9 +50,9 @@ public sealed class TransactionalOutbox(
             }
 
             return true;
-        }, cancellationToken, committed: recorded =>
+        }, cancellationToken, committed: _ =>
         {
-            if (recorded && rows.Count > 0)
+            if (rows.Count > 0)
             {
                 committedRows.Add(rows);
             }
