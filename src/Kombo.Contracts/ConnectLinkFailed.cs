@@ -21,6 +21,12 @@ public sealed record ConnectLinkFailed
     /// <summary>Kombo's dashboard log link, for support.</summary>
     public string? KomboLogUrl { get; init; }
 
+    /// <summary>
+    /// With <see cref="FailureReasons.AlreadyConnected"/>: the end user's integrations of that tool, for a
+    /// <see cref="CreateReconnectionLink"/>. Empty otherwise.
+    /// </summary>
+    public IReadOnlyList<string> ConnectedIntegrationIds { get; init; } = [];
+
     /// <summary>Whether sending the same command again could succeed.</summary>
     public bool Retryable { get; init; }
 

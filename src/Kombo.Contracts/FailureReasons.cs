@@ -6,7 +6,10 @@ public static class FailureReasons
     /// <summary>The command failed validation; nothing was sent to Kombo.</summary>
     public const string InvalidRequest = "invalid_request";
 
-    /// <summary>The end user already has this tool connected and the command did not allow another.</summary>
+    /// <summary>
+    /// The end user already has this tool connected and the command did not allow another; the failure names the
+    /// integrations. Offer a reconnection link (<see cref="CreateReconnectionLink"/>) instead of a second integration.
+    /// </summary>
     public const string AlreadyConnected = "already_connected";
 
     /// <summary>Kombo refused the call for good (bad input, bad key, ...): see the Kombo error code.</summary>
@@ -20,4 +23,7 @@ public static class FailureReasons
 
     /// <summary>The integration belongs to another end user than the command expected; nothing was recorded.</summary>
     public const string OriginMismatch = "origin_mismatch";
+
+    /// <summary>Kombo does not know the integration (never created, or deleted).</summary>
+    public const string IntegrationNotFound = "integration_not_found";
 }

@@ -13,6 +13,9 @@ public sealed record IntegrationConnected
 
     public string Tool { get; init; } = "";
 
+    /// <summary><c>HRIS</c>, <c>ATS</c>, <c>ASSESSMENT</c> or <c>LMS</c>, when the worker knows it (from the link or a webhook).</summary>
+    public string? IntegrationCategory { get; init; }
+
     public string? EndUserOriginId { get; init; }
 
     public string EndUserOrganizationName { get; init; } = "";

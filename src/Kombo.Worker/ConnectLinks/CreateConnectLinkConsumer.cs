@@ -47,10 +47,12 @@ public sealed partial class CreateConnectLinkConsumer(
 
             if (!command.AllowAdditionalConnection
                 && command is { EndUserOriginId: { } originId, IntegrationTool: { } tool }
-                && IntegrationStore.IsConnected(connection, originId, tool))
+                && IntegrationStore.ConnectedIntegrationIds(connection, originId, tool) is { Count: > 0 } connected)
             {
                 await FailAsync(context, commandId, FailureReasons.AlreadyConnected,
-                    $"The end user already has {tool} connected; set AllowAdditionalConnection to connect it again.", null, retryable: false);
+                    $"The end user already has {tool} connected ({string.Join(", ", connected)}). To renew its credentials, send "
+                    + "CreateReconnectionLink for that integration; AllowAdditionalConnection creates a second, duplicate integration.",
+                    null, retryable: false, connected);
                 return;
             }
         }
@@ -73,7 +75,7 @@ public sealed partial class CreateConnectLinkConsumer(
         }
 
         var now = time.GetUtcNow();
-        var linkType = command.LinkType ?? "EMBEDDED";
+        var linkType = command.LinkType ?? LinkLifetime.Embedded;
         var created = new LinkCreated
         {
             CorrelationId = command.CorrelationId,
@@ -83,7 +85,7 @@ public sealed partial class CreateConnectLinkConsumer(
             Link = result.Value!.Link,
             LinkType = linkType,
             CreatedAt = now,
-            ExpiresAt = now + (linkType == "MAGIC_LINK" ? TimeSpan.FromDays(365) : TimeSpan.FromHours(1)),
+            ExpiresAt = LinkLifetime.ExpiresAt(linkType, now),
         };
 
         var committed = await outbox.CommitAsync(new InboxEntry(commandId, Name, command.CorrelationId, "succeeded"), (connection, transaction, _) =>
@@ -99,7 +101,8 @@ public sealed partial class CreateConnectLinkConsumer(
     }
 
     private async Task FailAsync(
-        ConsumeContext<CreateConnectLink> context, Guid commandId, string reason, string message, KomboError? error, bool retryable)
+        ConsumeContext<CreateConnectLink> context, Guid commandId, string reason, string message, KomboError? error, bool retryable,
+        IReadOnlyList<string>? connectedIntegrationIds = null)
     {
         var command = context.Message;
         var failed = new ConnectLinkFailed
@@ -111,6 +114,7 @@ public sealed partial class CreateConnectLinkConsumer(
             KomboErrorCode = error?.Code,
             KomboErrorMessage = error?.Message,
             KomboLogUrl = error?.LogUrl,
+            ConnectedIntegrationIds = connectedIntegrationIds ?? [],
             Retryable = retryable,
             FailedAt = time.GetUtcNow(),
         };

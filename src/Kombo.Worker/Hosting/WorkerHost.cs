@@ -4,6 +4,7 @@ using Kombo.Worker.Messaging;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
 using Kombo.Worker.Telemetry;
+using Kombo.Worker.Webhooks;
 
 namespace Kombo.Worker.Hosting;
 
@@ -17,12 +18,14 @@ public static class WorkerHost
             ContentRootPath = SettingsFile.LocateDirectory(),
         });
         builder.Services.AddWorker(builder.Configuration);
+        builder.WebHost.WorkerHostAddresses(builder.Configuration);
         return builder;
     }
 
     /// <summary>
-    /// Everything the worker runs, in start-up order: telemetry, schema, Kombo client, bus, the outbox relay, then the
-    /// health checks. <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> are served on the HTTP listener.
+    /// Everything the worker runs, in start-up order: telemetry, schema, Kombo client, bus, the outbox relay, Kombo's
+    /// webhooks, then the health checks. <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> are served on the
+    /// HTTP listener (<c>Urls</c>), <c>POST /kombo/webhooks</c> on a listener of its own (<c>Webhooks:Urls</c>).
     /// </summary>
     public static IServiceCollection AddWorker(this IServiceCollection services, IConfiguration configuration)
     {
@@ -32,6 +35,7 @@ public static class WorkerHost
         services.AddKomboApi(configuration);
         services.AddMessaging(configuration);
         services.AddOutbox(configuration);
+        services.AddWebhooks(configuration);
         services.AddHealth(configuration);
         return services;
     }

@@ -27,6 +27,17 @@ public sealed class KomboClient(
             link => !string.IsNullOrEmpty(link.Link), cancellationToken);
     }
 
+    /// <summary><c>POST /integrations/{integration_id}/relink</c>: a link to re-enter an integration's credentials.</summary>
+    public Task<KomboResult<CreatedLink>> RelinkAsync(string integrationId, RelinkRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(integrationId);
+        ArgumentNullException.ThrowIfNull(request);
+        var path = "integrations/" + Uri.EscapeDataString(CheckPathSegment(integrationId, nameof(integrationId))) + "/relink";
+        var body = JsonSerializer.SerializeToUtf8Bytes(request, KomboJson.Default.RelinkRequest);
+        return SendAsync("relink", () => Post(path, body), KomboJson.Default.CreatedLinkSuccess,
+            link => !string.IsNullOrEmpty(link.Link), cancellationToken);
+    }
+
     public Task<KomboResult<ConnectedIntegration>> GetIntegrationByTokenAsync(string token, CancellationToken cancellationToken)
     {
         var path = "connect/integration-by-token/" + Uri.EscapeDataString(CheckToken(token));
@@ -172,10 +183,12 @@ public sealed class KomboClient(
         new(HttpMethod.Post, path) { Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json", "utf-8") } } };
 
     // "." and ".." survive Uri.EscapeDataString and would be folded away as dot segments, sending the key elsewhere.
-    private static string CheckToken(string token)
+    private static string CheckToken(string token) => CheckPathSegment(token, nameof(token));
+
+    private static string CheckPathSegment(string value, string name)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(token);
-        return token is "." or ".." ? throw new ArgumentException("A token cannot be '.' or '..'.", nameof(token)) : token;
+        ArgumentException.ThrowIfNullOrWhiteSpace(value, name);
+        return value is "." or ".." ? throw new ArgumentException($"A {name} cannot be '.' or '..'.", name) : value;
     }
 
     private static bool IsComplete(ConnectedIntegration integration) =>

@@ -15,6 +15,7 @@ internal sealed record ActivateIntegrationRequest(string Token);
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CreateLinkRequest))]
 [JsonSerializable(typeof(ActivateIntegrationRequest))]
+[JsonSerializable(typeof(RelinkRequest))]
 [JsonSerializable(typeof(KomboSuccess<CreatedLink>), TypeInfoPropertyName = "CreatedLinkSuccess")]
 [JsonSerializable(typeof(KomboSuccess<ConnectedIntegration>), TypeInfoPropertyName = "ConnectedIntegrationSuccess")]
 internal sealed partial class KomboJson : JsonSerializerContext;

@@ -36,6 +36,12 @@ public sealed record KomboOptions
     /// <summary>Redeem tokens with the deprecated <c>POST /connect/activate-integration</c> instead of by-token.</summary>
     public bool UseActivateIntegration { get; init; }
 
+    /// <summary>
+    /// The secret Kombo signs its webhooks with (Kombo's dashboard shows it beside the webhook URL). Set, the worker
+    /// receives webhooks on <c>Webhooks:Urls</c>; empty, it does not listen for them.
+    /// </summary>
+    public string? WebhookSecret { get; init; }
+
     /// <summary>The base URL with a trailing slash, so that relative paths keep its last segment (<c>/v1</c>).</summary>
     public Uri GetBaseAddress() => new(BaseUrl.EndsWith('/') ? BaseUrl : BaseUrl + "/", UriKind.Absolute);
 
@@ -44,7 +50,7 @@ public sealed record KomboOptions
     {
         builder.Append($"BaseUrl = {BaseUrl}, ApiKey = {(string.IsNullOrEmpty(ApiKey) ? "(missing)" : "***")}, ");
         builder.Append($"AttemptTimeout = {AttemptTimeout}, TotalTimeout = {TotalTimeout}, MaxRetryAttempts = {MaxRetryAttempts}, ");
-        builder.Append($"UseActivateIntegration = {UseActivateIntegration}");
+        builder.Append($"UseActivateIntegration = {UseActivateIntegration}, WebhookSecret = {(string.IsNullOrEmpty(WebhookSecret) ? "(none)" : "***")}");
         return true;
     }
 }

@@ -40,6 +40,19 @@ public sealed record CreateLinkRequest
 }
 
 /// <summary>The <c>data</c> of a successful create-link answer.</summary>
+/// <summary>The body of <c>POST /integrations/{integration_id}/relink</c>; every field optional. Nulls are omitted on the wire.</summary>
+public sealed record RelinkRequest
+{
+    [JsonPropertyName("language")]
+    public string? Language { get; init; }
+
+    [JsonPropertyName("scope_config_id")]
+    public string? ScopeConfigId { get; init; }
+
+    [JsonPropertyName("link_type")]
+    public string? LinkType { get; init; }
+}
+
 public sealed record CreatedLink([property: JsonPropertyName("link")] string Link);
 
 /// <summary>The flat <c>data</c> of <c>GET /connect/integration-by-token/{token}</c> (and of activate-integration).</summary>

@@ -1,4 +1,6 @@
 using Kombo.Worker.ConnectLinks;
+using Kombo.Worker.Outbox;
+using Kombo.Worker.ReconnectionLinks;
 using Kombo.Worker.TokenRedemption;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -7,7 +9,7 @@ namespace Kombo.Worker.Messaging;
 
 public static class MessagingServiceCollectionExtensions
 {
-    /// <summary>MassTransit on RabbitMQ with the two command consumers.</summary>
+    /// <summary>MassTransit on RabbitMQ with the command consumers, and an exchange for every event from the start.</summary>
     public static IServiceCollection AddMessaging(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddMessagingOptions(configuration);
@@ -36,6 +38,7 @@ public static class MessagingServiceCollectionExtensions
                     host.PublisherConfirmation = true;
                 });
                 rabbit.UsePlainJsonCommands();
+                rabbit.DeployEventExchanges();
                 rabbit.ConfigureEndpoints(context);
             });
         });
@@ -56,6 +59,20 @@ public static class MessagingServiceCollectionExtensions
         bus.SetKebabCaseEndpointNameFormatter();
         bus.AddConsumer<CreateConnectLinkConsumer, CreateConnectLinkConsumerDefinition>();
         bus.AddConsumer<RedeemConnectTokenConsumer, RedeemConnectTokenConsumerDefinition>();
+        bus.AddConsumer<CreateReconnectionLinkConsumer, CreateReconnectionLinkConsumerDefinition>();
+    }
+
+    /// <summary>
+    /// Declares the exchange of every event type when the bus starts, not at its first publish, so that a subscriber on
+    /// a fresh broker can bind its queue before the first event (RabbitMQ refuses a binding to a missing exchange).
+    /// </summary>
+    public static void DeployEventExchanges(this IRabbitMqBusFactoryConfigurator rabbit)
+    {
+        rabbit.DeployPublishTopology = true;
+        foreach (var type in OutboxMessageTypes.All)
+        {
+            rabbit.PublishTopology.GetMessageTopology(type);
+        }
     }
 
     /// <summary>

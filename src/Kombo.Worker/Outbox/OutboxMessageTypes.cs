@@ -12,6 +12,12 @@ public static class OutboxMessageTypes
         typeof(ConnectLinkFailed),
         typeof(IntegrationConnected),
         typeof(ConnectTokenRedemptionFailed),
+        typeof(ReconnectionLinkCreated),
+        typeof(ReconnectionLinkFailed),
+        typeof(IntegrationCreated),
+        typeof(IntegrationDeleted),
+        typeof(IntegrationStateChanged),
+        typeof(ConnectionFlowFailed),
     }.ToDictionary(type => type.Name, StringComparer.Ordinal);
 
     /// <summary>The same shape MassTransit's serializer gives the body: camelCase System.Text.Json.</summary>
@@ -21,6 +27,9 @@ public static class OutboxMessageTypes
         ByName.ContainsKey(message.GetType().Name)
             ? message.GetType().Name
             : throw new ArgumentException($"{message.GetType().Name} is not an outbox message type.", nameof(message));
+
+    /// <summary>Every event type the worker publishes, so their exchanges can exist before the first publish.</summary>
+    public static IEnumerable<Type> All => ByName.Values;
 
     public static bool TryResolve(string name, out Type type) => ByName.TryGetValue(name, out type!);
 

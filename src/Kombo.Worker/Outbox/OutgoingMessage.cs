@@ -44,4 +44,9 @@ public sealed record OutgoingMessage(
         };
         return [published, response];
     }
+
+    /// <summary>An event that answers no command (a webhook's), under an id its source fixes.</summary>
+    public static OutgoingMessage Event(Guid messageId, object message, Guid correlationId, string? orderingKey) =>
+        new(messageId, OutboxMessageTypes.NameOf(message), OutboxMessageTypes.Serialize(message), correlationId,
+            null, null, null, null, orderingKey);
 }

@@ -40,11 +40,19 @@ public static class SchemaMigrator
     {
         var assembly = typeof(SchemaMigrator).Assembly;
         const string prefix = "Migrations/";
-        return assembly.GetManifestResourceNames()
+        var scripts = assembly.GetManifestResourceNames()
             .Where(name => name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(".sql", StringComparison.Ordinal))
-            .Select(name => (Version: int.Parse(name[prefix.Length..].Split('_')[0], System.Globalization.CultureInfo.InvariantCulture), Sql: Read(assembly, name)))
+            .Select(name => (Name: name, Version: int.Parse(name[prefix.Length..].Split('_')[0], System.Globalization.CultureInfo.InvariantCulture)))
             .OrderBy(s => s.Version)
             .ToList();
+
+        // Two scripts of one version would leave the second unapplied on every database: refuse to start instead.
+        if (scripts.GroupBy(s => s.Version).FirstOrDefault(g => g.Count() > 1) is { } clash)
+        {
+            throw new InvalidOperationException($"Two migrations share version {clash.Key}: {string.Join(", ", clash.Select(s => s.Name))}.");
+        }
+
+        return scripts.Select(s => (s.Version, Read(assembly, s.Name))).ToList();
     }
 
     private static string Read(Assembly assembly, string name)

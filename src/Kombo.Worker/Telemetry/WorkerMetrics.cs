@@ -18,6 +18,8 @@ public sealed class WorkerMetrics
     private readonly Counter<long> _komboCalls;
     private readonly Counter<long> _komboRetries;
     private readonly Counter<long> _circuitTransitions;
+    private readonly Counter<long> _webhooks;
+    private readonly Counter<long> _duplicateIntegrations;
     private int _circuitState = (int)CircuitState.Closed;
 
     public WorkerMetrics(IMeterFactory meterFactory)
@@ -39,6 +41,10 @@ public sealed class WorkerMetrics
             "Retries of a Kombo call, by endpoint and the outcome of the attempt that was retried.");
         _circuitTransitions = Meter.CreateCounter<long>("kombo.worker.kombo.circuit_transitions", "{transition}",
             "Kombo circuit breaker state changes, by the state entered.");
+        _webhooks = Meter.CreateCounter<long>("kombo.worker.webhooks", "{webhook}",
+            "Webhooks received, by type (for those that were read) and outcome.");
+        _duplicateIntegrations = Meter.CreateCounter<long>("kombo.worker.integrations.duplicates", "{integration}",
+            "Integrations Kombo connected for an end user who already had that tool connected, by tool.");
         Meter.CreateObservableGauge("kombo.worker.kombo.circuit_state", () => Volatile.Read(ref _circuitState), "{state}",
             "Kombo circuit breaker state: 0 closed, 1 open, 2 half-open, 3 isolated.");
     }
@@ -73,6 +79,12 @@ public sealed class WorkerMetrics
 
     public void KomboRetried(string endpoint, string outcome) =>
         _komboRetries.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint), new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <param name="type">The webhook's type, or null when it was refused before it was read.</param>
+    public void WebhookReceived(string? type, string outcome) =>
+        _webhooks.Add(1, new KeyValuePair<string, object?>("type", type ?? "unread"), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void DuplicateIntegration(string tool) => _duplicateIntegrations.Add(1, new KeyValuePair<string, object?>("tool", tool));
 
     public void CircuitChanged(CircuitState state)
     {

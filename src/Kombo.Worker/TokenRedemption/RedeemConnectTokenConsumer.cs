@@ -48,7 +48,7 @@ public sealed partial class RedeemConnectTokenConsumer(
                 return;
             }
 
-            earlier = IntegrationStore.FindRedemption(connection, tokenHash);
+            earlier = TokenRedemptionStore.Find(connection, tokenHash);
         }
 
         if (earlier is not null)
@@ -103,14 +103,15 @@ public sealed partial class RedeemConnectTokenConsumer(
         {
             // Two commands carrying the same token may race past the lookup above: the first commit wins and
             // the second answers with the first one's event id.
-            if (IntegrationStore.FindRedemption(connection, tokenHash, transaction) is { } winner)
+            if (TokenRedemptionStore.Find(connection, tokenHash, transaction) is { } winner)
             {
                 return OutgoingMessage.Answer(context, commandId, command.CorrelationId,
                     ToEvent(winner, command.CorrelationId), winner.EndUserOriginId, Guid.Parse(winner.EventMessageId));
             }
 
+            connected = connected with { IntegrationCategory = IntegrationStore.Find(connection, connected.IntegrationId, transaction)?.Category };
             IntegrationStore.Upsert(connection, transaction, connected);
-            IntegrationStore.InsertRedemption(connection, transaction, tokenHash, connected.IntegrationId, eventId, now);
+            TokenRedemptionStore.Insert(connection, transaction, tokenHash, connected.IntegrationId, eventId, now);
             return OutgoingMessage.Answer(context, commandId, command.CorrelationId, connected, connected.EndUserOriginId, eventId);
         }, context.CancellationToken);
 
@@ -144,6 +145,7 @@ public sealed partial class RedeemConnectTokenConsumer(
         CorrelationId = correlationId,
         IntegrationId = redemption.IntegrationId,
         Tool = redemption.Tool,
+        IntegrationCategory = redemption.Category,
         EndUserOriginId = redemption.EndUserOriginId,
         EndUserOrganizationName = redemption.EndUserOrganizationName,
         EndUserEmail = redemption.EndUserEmail,

@@ -73,7 +73,8 @@ public sealed class CreateConnectLinkTests
     {
         await using var harness = await Harness.StartAsync();
         harness.Execute("""
-            INSERT INTO integrations VALUES ('personio:1', 'personio', 'customer-1', 'Acme', NULL, 'COMPLETED', 0, 0)
+            INSERT INTO integrations (integration_id, tool, end_user_origin_id, end_user_organization_name, setup_status, connected_at, updated_at)
+            VALUES ('personio:1', 'personio', 'customer-1', 'Acme', 'COMPLETED', 0, 0)
             """);
 
         var refused = ValidCommand();
@@ -81,11 +82,29 @@ public sealed class CreateConnectLinkTests
         var failed = (await harness.Bus.Published.SelectAsync<ConnectLinkFailed>().First()).Context.Message;
         Assert.Equal(FailureReasons.AlreadyConnected, failed.Reason);
         Assert.Equal(refused.CorrelationId, failed.CorrelationId);
+        Assert.Equal(["personio:1"], failed.ConnectedIntegrationIds);
+        Assert.Contains("CreateReconnectionLink", failed.Message, StringComparison.Ordinal);
         Assert.Equal(0, harness.Kombo.CreateLinkCalls);
 
         var allowed = ValidCommand() with { AllowAdditionalConnection = true };
         await harness.Bus.Bus.Publish(allowed);
         Assert.True(await harness.Bus.Published.Any<LinkCreated>(m => m.Context.Message.CorrelationId == allowed.CorrelationId));
+    }
+
+    [Fact]
+    public async Task Link_for_a_tool_is_allowed_again_once_kombo_reports_the_integration_deleted()
+    {
+        await using var harness = await Harness.StartAsync();
+        await harness.Webhooks.HandleAsync(Webhooks.WebhookJsonReader.Read(Webhooks.WebhookJson.Created("evt-1", "personio:1")), default);
+
+        await harness.Bus.Bus.Publish(ValidCommand());
+        Assert.Equal(FailureReasons.AlreadyConnected, (await harness.Bus.Published.SelectAsync<ConnectLinkFailed>().First()).Context.Message.Reason);
+
+        await harness.Webhooks.HandleAsync(Webhooks.WebhookJsonReader.Read(Webhooks.WebhookJson.Deleted("evt-2", "personio:1")), default);
+        var again = ValidCommand();
+        await harness.Bus.Bus.Publish(again);
+
+        Assert.True(await harness.Bus.Published.Any<LinkCreated>(m => m.Context.Message.CorrelationId == again.CorrelationId));
     }
 
     [Fact]

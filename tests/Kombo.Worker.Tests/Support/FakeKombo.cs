@@ -13,6 +13,7 @@ public sealed class FakeKombo : HttpMessageHandler
 {
     private int _createLinkCalls;
     private int _tokenCalls;
+    private int _relinkCalls;
 
     public ConcurrentDictionary<string, object> Integrations { get; } = new();
 
@@ -21,6 +22,14 @@ public sealed class FakeKombo : HttpMessageHandler
     public int CreateLinkCalls => Volatile.Read(ref _createLinkCalls);
 
     public int TokenCalls => Volatile.Read(ref _tokenCalls);
+
+    public int RelinkCalls => Volatile.Read(ref _relinkCalls);
+
+    /// <summary>Integration ids that relink knows; others answer 404 <c>PLATFORM.INTEGRATION_NOT_FOUND</c>.</summary>
+    public ConcurrentDictionary<string, bool> RelinkableIntegrations { get; } = new();
+
+    /// <summary>The bodies of relink requests, by integration id as the path named it.</summary>
+    public ConcurrentQueue<(string IntegrationId, string Body)> RelinkRequests { get; } = new();
 
     public void AddToken(string token, string integrationId, string? originId, string tool = "personio", string setupStatus = "COMPLETED") =>
         Integrations[token] = new
@@ -46,6 +55,10 @@ public sealed class FakeKombo : HttpMessageHandler
         {
             Interlocked.Increment(ref _createLinkCalls);
         }
+        else if (path.EndsWith("/relink", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _relinkCalls);
+        }
         else
         {
             Interlocked.Increment(ref _tokenCalls);
@@ -65,6 +78,16 @@ public sealed class FakeKombo : HttpMessageHandler
         {
             var link = $"https://connect.kombo.test/v1?token={Guid.NewGuid():N}";
             return Json(HttpStatusCode.OK, new { status = "success", data = new { link } });
+        }
+
+        if (path.EndsWith("/relink", StringComparison.Ordinal))
+        {
+            var segments = request.RequestUri.AbsolutePath.Split('/');
+            var integrationId = Uri.UnescapeDataString(segments[^2]);
+            RelinkRequests.Enqueue((integrationId, await request.Content!.ReadAsStringAsync(cancellationToken)));
+            return RelinkableIntegrations.ContainsKey(integrationId)
+                ? Json(HttpStatusCode.OK, new { status = "success", data = new { link = $"https://connect.kombo.test/v1?token=relink{Guid.NewGuid():N}" } })
+                : Error(HttpStatusCode.NotFound, "PLATFORM.INTEGRATION_NOT_FOUND", "The integration does not exist.");
         }
 
         var token = path.Contains("/integration-by-token/", StringComparison.Ordinal)

@@ -3,6 +3,7 @@ using Kombo.Worker.KomboApi;
 using Kombo.Worker.Messaging;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
+using Kombo.Worker.Webhooks;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Data.Sqlite;
@@ -77,6 +78,7 @@ public sealed class Harness : IAsyncDisposable
             bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(30), testInactivityTimeout: TimeSpan.FromSeconds(3));
         });
         services.AddOutbox(configuration);
+        services.AddWebhooks(configuration);
 
         var harness = new Harness(services.BuildServiceProvider(), kombo, directory);
         await harness.Bus.Start();
@@ -96,6 +98,10 @@ public sealed class Harness : IAsyncDisposable
         using var connection = OpenDatabase();
         connection.Execute(sql, parameters);
     }
+
+    public IntegrationLifecycle Webhooks => _provider.GetRequiredService<IntegrationLifecycle>();
+
+    public WebhookEndpoint WebhookEndpoint => _provider.GetRequiredService<WebhookEndpoint>();
 
     public Task<int> RelayOnceAsync() => _provider.GetRequiredService<OutboxRelay>().RelayOnceAsync(CancellationToken.None);
 
