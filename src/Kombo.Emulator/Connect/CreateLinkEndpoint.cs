@@ -22,9 +22,12 @@ public static class CreateLinkEndpoint
 
         var link = state.AddLink(request);
         stats.LinkCreated();
-        var url = $"{context.Request.Scheme}://{context.Request.Host}/connect/v1?token={link.Token}";
-        return Results.Json(new SuccessResponse<LinkData>(new LinkData(url)), EmulatorJson.Options);
+        return Results.Json(new SuccessResponse<LinkData>(LinkData.For(context, link)), EmulatorJson.Options);
     }
 
-    public sealed record LinkData(string Link);
+    public sealed record LinkData(string Link)
+    {
+        public static LinkData For(HttpContext context, ConnectLink link) =>
+            new($"{context.Request.Scheme}://{context.Request.Host}/connect/v1?token={link.Token}");
+    }
 }

@@ -67,7 +67,7 @@ public static partial class CreateLinkValidation
         return value.GetString();
     }
 
-    private static string? NullableString(JsonElement body, string name, List<string> problems, bool nonEmpty = false)
+    internal static string? NullableString(JsonElement body, string name, List<string> problems, bool nonEmpty = false)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -89,7 +89,7 @@ public static partial class CreateLinkValidation
         return text;
     }
 
-    private static string? OneOf(
+    internal static string? OneOf(
         JsonElement body, string name, string[] allowed, string fallback, bool nullable, List<string> problems)
     {
         if (!body.TryGetProperty(name, out var value) || (nullable && value.ValueKind == JsonValueKind.Null))
@@ -123,7 +123,7 @@ public static partial class CreateLinkValidation
         return false;
     }
 
-    private static string Describe(JsonValueKind kind) => kind switch
+    internal static string Describe(JsonValueKind kind) => kind switch
     {
         JsonValueKind.Null => "null",
         JsonValueKind.String => "string",
