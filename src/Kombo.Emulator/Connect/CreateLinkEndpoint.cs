@@ -2,7 +2,7 @@ using Kombo.Emulator.Stats;
 
 namespace Kombo.Emulator.Connect;
 
-/// <summary><c>POST /v1/connect/create-link</c> (kombo-connect-api.md §2).</summary>
+/// <summary><c>POST /v1/connect/create-link</c>.</summary>
 public static class CreateLinkEndpoint
 {
     public static async Task<IResult> HandleAsync(HttpContext context, EmulatorState state, RequestStats stats)

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace Kombo.Emulator.Connect;
 
 /// <summary>
-/// Checks a create-link body the way Kombo's schema does (kombo-connect-api.md §2.1): required fields, the email
+/// Checks a create-link body the way Kombo's schema does: required fields, the email
 /// format, <c>minLength: 1</c>, the closed value sets, and <c>null</c> only where the schema allows it.
 /// </summary>
 public static partial class CreateLinkValidation
@@ -133,7 +133,7 @@ public static partial class CreateLinkValidation
         _ => "object",
     };
 
-    // The pattern Kombo's spec attaches to end_user_email (kombo-connect-api.md §3.1).
+    // The pattern Kombo's spec attaches to end_user_email (the by-token response schema).
     [GeneratedRegex(@"^(?!\.)(?!.*\.\.)([\w'+-.]*)[\w+-]@([\da-z][\da-z-]*\.)+[a-z]{2,}$",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex EmailFormat();
