@@ -34,6 +34,34 @@ public sealed class WebhookSettingsTests
     }
 
     [Fact]
+    public async Task Webhook_never_acknowledged_is_abandoned_after_give_up_after_and_the_next_one_goes()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var emulator = await KomboEmulatorFixture.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Emulator:WebhookUrl"] = receiver.Url,
+            ["Emulator:WebhookSecret"] = "secret",
+            ["Emulator:WebhookRetry:InitialDelay"] = "00:00:00.010",
+            ["Emulator:WebhookRetry:MaxDelay"] = "00:00:00.050",
+            ["Emulator:WebhookRetry:GiveUpAfter"] = "00:00:00.300",
+        });
+        using var kombo = emulator.CreateKomboClient();
+        receiver.FailNext(int.MaxValue);
+        var completed = await emulator.Client.CompleteLinkAsync(await kombo.CreateLinkAsync());
+
+        Assert.True(await Eventually.UntilAsync(async () => await AbandonedAsync(emulator) == 1, TimeSpan.FromSeconds(10)));
+        receiver.FailNext(0);
+        await emulator.Client.DeleteIntegrationAsync(completed.IntegrationId);
+        var acknowledged = await receiver.WaitForAcknowledgedAsync(1);
+
+        Assert.Equal("integration-deleted", Assert.Single(acknowledged).Type);
+        var report = await (await emulator.Admin.GetAsync("emulator/webhooks")).JsonAsync();
+        Assert.True(receiver.Received.Count >= 3, "the first webhook was retried before it was given up");
+        Assert.Equal(0, report.GetProperty("counts").GetProperty("pending").GetInt64());
+        Assert.Equal(["abandoned", "delivered"], report.GetProperty("webhooks").EnumerateArray().Select(w => w.GetProperty("status").GetString()));
+    }
+
+    [Fact]
     public async Task Out_of_process_emulator_takes_the_webhook_options_and_its_client_waits_for_delivery()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
@@ -54,5 +82,11 @@ public sealed class WebhookSettingsTests
         Assert.Equal((2L, 2L, 0L), (stats.Queued, stats.Delivered, stats.Pending));
         Assert.True(stats.FailedAttempts >= 1);
         Assert.All(receiver.Acknowledged, w => Assert.Equal(KomboWebhookSignature.Sign("process-secret", w.Body), w.Signature));
+    }
+
+    private static async Task<long> AbandonedAsync(KomboEmulatorFixture emulator)
+    {
+        using var response = await emulator.Admin.GetAsync("emulator/webhooks");
+        return (await response.JsonAsync()).GetProperty("counts").GetProperty("abandoned").GetInt64();
     }
 }

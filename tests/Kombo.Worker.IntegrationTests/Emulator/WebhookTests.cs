@@ -213,6 +213,20 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Retried_webhook_still_arrives_before_the_later_webhooks_of_its_integration()
+    {
+        _receiver.FailNext(2);
+
+        var completed = await _emulator.Client.CompleteLinkAsync(await _kombo.CreateLinkAsync());
+        await _emulator.Client.SetIntegrationStateAsync(completed.IntegrationId, "INVALID");
+        await _emulator.Client.DeleteIntegrationAsync(completed.IntegrationId);
+
+        var webhooks = await _receiver.WaitForAcknowledgedAsync(3);
+        Assert.Equal(["integration-created", "integration-state-changed", "integration-deleted"], webhooks.Select(w => w.Type));
+        Assert.Equal(["integration-created", "integration-created", "integration-created"], _receiver.Received.Take(3).Select(w => w.Type));
+    }
+
+    [Fact]
     public async Task Duplicate_fault_delivers_an_acknowledged_webhook_again_with_the_same_id_and_body()
     {
         await _emulator.Client.SetWebhookFaultsAsync(new WebhookFaults { DuplicateRate = 1, Seed = 7 });
