@@ -11,6 +11,8 @@ namespace Kombo.Emulator.Connect;
 /// </summary>
 public static class RelinkEndpoint
 {
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
+
     public static async Task<IResult> HandleAsync(
         string integrationId, HttpContext context, EmulatorState state, RequestStats stats)
     {
@@ -49,8 +51,6 @@ public static class RelinkEndpoint
         return Results.Json(new SuccessResponse<CreateLinkEndpoint.LinkData>(CreateLinkEndpoint.LinkData.For(context, link)),
             EmulatorJson.Options);
     }
-
-    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
 
     private static async Task<(JsonElement Body, string? Error)> ReadOptionalBodyAsync(HttpContext context)
     {

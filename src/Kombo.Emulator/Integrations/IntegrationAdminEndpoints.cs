@@ -1,3 +1,5 @@
+using Kombo.Emulator.Connect;
+
 namespace Kombo.Emulator.Integrations;
 
 /// <summary>
@@ -26,7 +28,7 @@ public static class IntegrationAdminEndpoints
 
         var problems = new List<string>();
         Check("state", request.State, IntegrationValues.States, required: true, problems);
-        Check("setup_status", request.SetupStatus, [.. Connect.ConnectedIntegration.SetupStatuses], required: false, problems);
+        Check("setup_status", request.SetupStatus, [.. ConnectedIntegration.SetupStatuses], required: false, problems);
         Check("qa_status", request.QaStatus, IntegrationValues.QaStatuses, required: false, problems);
         if (problems.Count > 0)
         {
