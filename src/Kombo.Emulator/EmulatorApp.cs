@@ -2,8 +2,10 @@ using Kombo.Emulator.Auth;
 using Kombo.Emulator.Connect;
 using Kombo.Emulator.EndUser;
 using Kombo.Emulator.Faults;
+using Kombo.Emulator.Integrations;
 using Kombo.Emulator.RateLimits;
 using Kombo.Emulator.Stats;
+using Kombo.Emulator.Webhooks;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -43,6 +45,8 @@ public static class EmulatorApp
         builder.Services.AddSingleton<RequestStats>();
         builder.Services.AddSingleton<ActiveFaults>();
         builder.Services.AddSingleton<FixedWindowRateLimit>();
+        builder.Services.AddSingleton<IntegrationLifecycle>();
+        builder.Services.AddWebhooks();
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -54,7 +58,7 @@ public static class EmulatorApp
             .UseMiddleware<BearerKeyCheck>());
 
         app.MapConnect();
-        app.MapGroup("/emulator").MapEndUser().MapFaults().MapStats();
+        app.MapGroup("/emulator").MapEndUser().MapIntegrationAdmin().MapFaults().MapWebhooks().MapStats();
 
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
             "Kombo emulator listening on {Urls} (Kombo API under /v1, admin API under /emulator)", string.Join(", ", app.Urls)));

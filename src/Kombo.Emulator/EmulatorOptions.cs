@@ -1,4 +1,5 @@
 using Kombo.Emulator.Faults;
+using Kombo.Emulator.Webhooks;
 
 namespace Kombo.Emulator;
 
@@ -23,6 +24,21 @@ public sealed record EmulatorOptions
 
     /// <summary>Faults active from the start; <c>PUT /emulator/faults</c> replaces them at run time.</summary>
     public FaultSettings Faults { get; init; } = FaultSettings.None;
+
+    /// <summary>What <c>GET /v1/check-api-key</c> answers as <c>environment_id</c>.</summary>
+    public string EnvironmentId { get; init; } = "emulator-environment";
+
+    /// <summary>Where webhooks are POSTed (absolute http or https); none, no webhooks are sent.</summary>
+    public string? WebhookUrl { get; init; }
+
+    /// <summary>Signs every webhook (<c>X-Kombo-Signature</c>); required with <see cref="WebhookUrl"/>.</summary>
+    public string? WebhookSecret { get; init; }
+
+    /// <summary>Webhook faults active from the start; <c>PUT /emulator/webhooks/faults</c> replaces them at run time.</summary>
+    public WebhookFaultSettings WebhookFaults { get; init; } = WebhookFaultSettings.None;
+
+    /// <summary>How a webhook that was not answered 2xx is delivered again.</summary>
+    public WebhookRetryOptions WebhookRetry { get; init; } = new();
 
     public IEnumerable<string> Problems()
     {
@@ -49,6 +65,35 @@ public sealed record EmulatorOptions
         foreach (var problem in Faults.Problems())
         {
             yield return $"Emulator:Faults: {problem}";
+        }
+
+        foreach (var problem in WebhookProblems())
+        {
+            yield return problem;
+        }
+    }
+
+    private IEnumerable<string> WebhookProblems()
+    {
+        if (WebhookUrl is not null
+            && (!Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
+        {
+            yield return "Emulator:WebhookUrl must be an absolute http or https URL.";
+        }
+
+        if (WebhookUrl is not null && string.IsNullOrEmpty(WebhookSecret))
+        {
+            yield return "Emulator:WebhookSecret is required when Emulator:WebhookUrl is set.";
+        }
+
+        foreach (var problem in WebhookFaults.Problems())
+        {
+            yield return $"Emulator:WebhookFaults: {problem}";
+        }
+
+        foreach (var problem in WebhookRetry.Problems())
+        {
+            yield return $"Emulator:WebhookRetry: {problem}";
         }
     }
 }

@@ -6,6 +6,7 @@ public static class KomboErrors
     public static readonly KomboErrorKind InputInvalid = new("PLATFORM.INPUT_INVALID", "Input invalid");
     public static readonly KomboErrorKind AuthenticationInvalid = new("PLATFORM.AUTHENTICATION_INVALID", "Authentication invalid");
     public static readonly KomboErrorKind RateLimitExceeded = new("PLATFORM.RATE_LIMIT_EXCEEDED", "Rate limit exceeded");
+    public static readonly KomboErrorKind IntegrationNotFound = new("PLATFORM.INTEGRATION_NOT_FOUND", "Integration not found");
     public static readonly KomboErrorKind UnknownError = new("PLATFORM.UNKNOWN_ERROR", "Unknown error");
 
     public static ErrorResponse Body(HttpContext context, KomboErrorKind kind, string message) =>

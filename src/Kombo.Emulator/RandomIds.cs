@@ -12,5 +12,7 @@ public static class RandomIds
 
     public static string IntegrationId(string tool) => $"{tool}:{RandomNumberGenerator.GetString(Alphanumeric, 24)}";
 
+    public static string WebhookId() => RandomNumberGenerator.GetString(Alphanumeric, 24);
+
     public static string LogId() => RandomNumberGenerator.GetString(Hex, 16);
 }

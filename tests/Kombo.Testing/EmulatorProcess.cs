@@ -25,6 +25,12 @@ public sealed record EmulatorProcessOptions
     public string? Directory { get; init; }
 
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Where the emulator POSTs webhooks (<c>Emulator__WebhookUrl</c>); null, it sends none.</summary>
+    public string? WebhookUrl { get; init; }
+
+    /// <summary>Signs the webhooks (<c>Emulator__WebhookSecret</c>); required with <see cref="WebhookUrl"/>.</summary>
+    public string? WebhookSecret { get; init; }
 }
 
 /// <summary>
@@ -47,6 +53,7 @@ public sealed class EmulatorProcess : IAsyncDisposable
         _ownsDirectory = _options.Directory is null;
         Directory = _options.Directory ?? System.IO.Directory.CreateTempSubdirectory("kombo-emulator-").FullName;
         Admin = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Client = new EmulatorAdminClient(Admin);
     }
 
     public int Port { get; }
@@ -63,6 +70,9 @@ public sealed class EmulatorProcess : IAsyncDisposable
 
     /// <summary>A client for the admin API (no authentication), based at <see cref="BaseAddress"/>.</summary>
     public HttpClient Admin { get; }
+
+    /// <summary>The end-user and webhook calls of the admin API; the same ones are members here.</summary>
+    public EmulatorAdminClient Client { get; }
 
     public int? Pid => _process?.Pid;
 
@@ -108,6 +118,18 @@ public sealed class EmulatorProcess : IAsyncDisposable
         startInfo.ArgumentList.Add($"http://127.0.0.1:{Port}");
         startInfo.Environment.Remove("ASPNETCORE_URLS");
         startInfo.Environment.Remove("DOTNET_URLS");
+        startInfo.Environment.Remove("Emulator__WebhookUrl");
+        startInfo.Environment.Remove("Emulator__WebhookSecret");
+        if (_options.WebhookUrl is not null)
+        {
+            startInfo.Environment["Emulator__WebhookUrl"] = _options.WebhookUrl;
+        }
+
+        if (_options.WebhookSecret is not null)
+        {
+            startInfo.Environment["Emulator__WebhookSecret"] = _options.WebhookSecret;
+        }
+
         foreach (var (name, value) in _options.Environment)
         {
             startInfo.Environment[name] = value;
@@ -212,6 +234,36 @@ public sealed class EmulatorProcess : IAsyncDisposable
         return tokens;
     }
 
+    /// <inheritdoc cref="EmulatorAdminClient.CompleteLinkAsync"/>
+    public Task<CompletedLink> CompleteLinkAsync(
+        string link, string? tool = null, string? setupStatus = null, CancellationToken ct = default) =>
+        Client.CompleteLinkAsync(link, tool, setupStatus, ct);
+
+    /// <inheritdoc cref="EmulatorAdminClient.FailLinkAsync"/>
+    public Task FailLinkAsync(string link, CancellationToken ct = default) => Client.FailLinkAsync(link, ct);
+
+    /// <inheritdoc cref="EmulatorAdminClient.DeleteIntegrationAsync"/>
+    public Task DeleteIntegrationAsync(string integrationId, CancellationToken ct = default) =>
+        Client.DeleteIntegrationAsync(integrationId, ct);
+
+    /// <inheritdoc cref="EmulatorAdminClient.SetIntegrationStateAsync"/>
+    public Task SetIntegrationStateAsync(
+        string integrationId, string state, string? setupStatus = null, string? qaStatus = null, CancellationToken ct = default) =>
+        Client.SetIntegrationStateAsync(integrationId, state, setupStatus, qaStatus, ct);
+
+    /// <inheritdoc cref="EmulatorAdminClient.SetWebhookFaultsAsync"/>
+    public Task SetWebhookFaultsAsync(WebhookFaults faults, CancellationToken ct = default) => Client.SetWebhookFaultsAsync(faults, ct);
+
+    /// <inheritdoc cref="EmulatorAdminClient.ClearWebhookFaultsAsync"/>
+    public Task ClearWebhookFaultsAsync(CancellationToken ct = default) => Client.ClearWebhookFaultsAsync(ct);
+
+    /// <inheritdoc cref="EmulatorAdminClient.GetWebhookStatsAsync"/>
+    public Task<WebhookStats> GetWebhookStatsAsync(CancellationToken ct = default) => Client.GetWebhookStatsAsync(ct);
+
+    /// <inheritdoc cref="EmulatorAdminClient.WaitForWebhooksDeliveredAsync"/>
+    public Task WaitForWebhooksDeliveredAsync(TimeSpan timeout, CancellationToken ct = default) =>
+        Client.WaitForWebhooksDeliveredAsync(timeout, ct);
+
     /// <summary>SIGKILL (Kombo vanishes mid-call).</summary>
     public Task KillAsync() => _process?.KillAsync() ?? Task.CompletedTask;
 
@@ -286,6 +338,30 @@ public sealed record EmulatorFaults
 
     public int? Seed { get; init; }
 }
+
+/// <summary>The answer of <c>POST /emulator/links/complete</c>.</summary>
+public sealed record CompletedLink(string? Token, string IntegrationId);
+
+/// <summary>The emulator's webhook faults (<c>PUT /emulator/webhooks/faults</c>); left null, a key takes its default.</summary>
+public sealed record WebhookFaults
+{
+    /// <summary>Share of acknowledged webhooks delivered once more, same id and body.</summary>
+    public double? DuplicateRate { get; init; }
+
+    /// <summary>Wait before every delivery attempt.</summary>
+    public int? DelayMs { get; init; }
+
+    /// <summary>Share of webhooks held back and delivered after the next one of the same integration.</summary>
+    public double? ReorderRate { get; init; }
+
+    /// <summary>How long a held-back webhook waits for a next one (default 2000 ms).</summary>
+    public int? ReorderHoldMs { get; init; }
+
+    public int? Seed { get; init; }
+}
+
+/// <summary>Webhook counters of the emulator; <see cref="Pending"/> counts unacknowledged deliveries, duplicates included.</summary>
+public sealed record WebhookStats(long Queued, long Delivered, long Pending, long Attempts, long FailedAttempts, long DuplicatesSent);
 
 /// <summary>A token from <c>POST /emulator/tokens</c>.</summary>
 public sealed record IssuedToken(string Token, string IntegrationId, string? EndUserOriginId);

@@ -1,6 +1,6 @@
 namespace Kombo.Emulator.Connect;
 
-/// <summary>The flat <c>data</c> of integration-by-token and activate-integration (kombo-connect-api.md §3.1).</summary>
+/// <summary>The flat <c>data</c> of integration-by-token and activate-integration.</summary>
 public sealed record ConnectedIntegration(
     string Tool,
     string Id,

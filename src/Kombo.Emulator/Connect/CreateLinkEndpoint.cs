@@ -2,7 +2,7 @@ using Kombo.Emulator.Stats;
 
 namespace Kombo.Emulator.Connect;
 
-/// <summary><c>POST /v1/connect/create-link</c> (kombo-connect-api.md §2).</summary>
+/// <summary><c>POST /v1/connect/create-link</c>.</summary>
 public static class CreateLinkEndpoint
 {
     public static async Task<IResult> HandleAsync(HttpContext context, EmulatorState state, RequestStats stats)
@@ -22,9 +22,12 @@ public static class CreateLinkEndpoint
 
         var link = state.AddLink(request);
         stats.LinkCreated();
-        var url = $"{context.Request.Scheme}://{context.Request.Host}/connect/v1?token={link.Token}";
-        return Results.Json(new SuccessResponse<LinkData>(new LinkData(url)), EmulatorJson.Options);
+        return Results.Json(new SuccessResponse<LinkData>(LinkData.For(context, link)), EmulatorJson.Options);
     }
 
-    public sealed record LinkData(string Link);
+    public sealed record LinkData(string Link)
+    {
+        public static LinkData For(HttpContext context, ConnectLink link) =>
+            new($"{context.Request.Scheme}://{context.Request.Host}/connect/v1?token={link.Token}");
+    }
 }

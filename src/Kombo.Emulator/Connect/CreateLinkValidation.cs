@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace Kombo.Emulator.Connect;
 
 /// <summary>
-/// Checks a create-link body the way Kombo's schema does (kombo-connect-api.md §2.1): required fields, the email
+/// Checks a create-link body the way Kombo's schema does: required fields, the email
 /// format, <c>minLength: 1</c>, the closed value sets, and <c>null</c> only where the schema allows it.
 /// </summary>
 public static partial class CreateLinkValidation
@@ -67,7 +67,7 @@ public static partial class CreateLinkValidation
         return value.GetString();
     }
 
-    private static string? NullableString(JsonElement body, string name, List<string> problems, bool nonEmpty = false)
+    internal static string? NullableString(JsonElement body, string name, List<string> problems, bool nonEmpty = false)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -89,7 +89,7 @@ public static partial class CreateLinkValidation
         return text;
     }
 
-    private static string? OneOf(
+    internal static string? OneOf(
         JsonElement body, string name, string[] allowed, string fallback, bool nullable, List<string> problems)
     {
         if (!body.TryGetProperty(name, out var value) || (nullable && value.ValueKind == JsonValueKind.Null))
@@ -123,7 +123,7 @@ public static partial class CreateLinkValidation
         return false;
     }
 
-    private static string Describe(JsonValueKind kind) => kind switch
+    internal static string Describe(JsonValueKind kind) => kind switch
     {
         JsonValueKind.Null => "null",
         JsonValueKind.String => "string",
@@ -133,7 +133,7 @@ public static partial class CreateLinkValidation
         _ => "object",
     };
 
-    // The pattern Kombo's spec attaches to end_user_email (kombo-connect-api.md §3.1).
+    // The pattern Kombo's spec attaches to end_user_email (the by-token response schema).
     [GeneratedRegex(@"^(?!\.)(?!.*\.\.)([\w'+-.]*)[\w+-]@([\da-z][\da-z-]*\.)+[a-z]{2,}$",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex EmailFormat();

@@ -1,6 +1,6 @@
 namespace Kombo.Emulator.Connect;
 
-/// <summary>The closed value sets of create-link (kombo-connect-api.md §2.1).</summary>
+/// <summary>The closed value sets of create-link.</summary>
 public static class CreateLinkValues
 {
     public const string Embedded = "EMBEDDED";

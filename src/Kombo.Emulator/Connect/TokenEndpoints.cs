@@ -5,7 +5,7 @@ namespace Kombo.Emulator.Connect;
 
 /// <summary>
 /// <c>GET /v1/connect/integration-by-token/{token}</c> and the deprecated <c>POST /v1/connect/activate-integration</c>:
-/// both trade a connect token for the flat integration answer (kombo-connect-api.md §3, §4).
+/// both trade a connect token for the flat integration answer.
 /// </summary>
 public static class TokenEndpoints
 {

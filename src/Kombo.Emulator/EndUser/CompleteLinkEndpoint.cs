@@ -1,16 +1,19 @@
 using Kombo.Emulator.Connect;
+using Kombo.Emulator.Integrations;
 using Kombo.Emulator.Stats;
-using Microsoft.AspNetCore.WebUtilities;
 
 namespace Kombo.Emulator.EndUser;
 
 /// <summary>
-/// <c>POST /emulator/links/complete</c>: the end user finishes the Connect flow for a link, and the token
-/// <c>showKomboConnect</c> would return comes back.
+/// <c>POST /emulator/links/complete</c>: the end user finishes the Connect flow for a link. A new integration is
+/// announced with <c>integration-created</c>; only an <c>EMBEDDED</c> link also gives the token <c>showKomboConnect</c>
+/// would return (a magic link is finished away from the app). A reconnection link keeps its integration and sends
+/// <c>integration-state-changed</c> back to <c>ACTIVE</c>.
 /// </summary>
 public static class CompleteLinkEndpoint
 {
-    public static async Task<IResult> HandleAsync(HttpContext context, EmulatorState state, RequestStats stats)
+    public static async Task<IResult> HandleAsync(
+        HttpContext context, EmulatorState state, IntegrationLifecycle lifecycle, RequestStats stats)
     {
         var (request, error) = await JsonBody.ReadAsync<CompleteLinkRequest>(context.Request, context.RequestAborted);
         if (request is null)
@@ -18,20 +21,9 @@ public static class CompleteLinkEndpoint
             return AdminErrors.BadRequest(error!);
         }
 
-        if (LinkToken(request.Link) is not { } linkToken)
+        if (!EndUserLinks.TryFind(request.Link, state, out var link, out var problem))
         {
-            return AdminErrors.BadRequest("link: Expected the full link returned by create-link (…/connect/v1?token=…).");
-        }
-
-        if (!state.TryGetLink(linkToken, out var link))
-        {
-            return AdminErrors.NotFound("The link is unknown or has expired.");
-        }
-
-        var tool = string.IsNullOrEmpty(request.Tool) ? link.Request.IntegrationTool : request.Tool;
-        if (tool is null)
-        {
-            return AdminErrors.BadRequest("tool: Required, because the link was created without integration_tool.");
+            return problem;
         }
 
         var setupStatus = request.SetupStatus ?? "COMPLETED";
@@ -40,24 +32,36 @@ public static class CompleteLinkEndpoint
             return AdminErrors.BadRequest("setup_status: Expected INCOMPLETE, FINAL_SYNC_PENDING or COMPLETED.");
         }
 
-        var issued = state.IssueToken(new ConnectedIntegration(tool, RandomIds.IntegrationId(tool),
-            link.Request.EndUserOriginId, link.Request.EndUserOrganizationName, link.Request.EndUserEmail, setupStatus));
-        stats.TokensIssued(1);
-        return Results.Json(new CompletedLink(issued.Token, issued.Integration.Id), EmulatorJson.Options);
-    }
-
-    private static string? LinkToken(string? link)
-    {
-        if (!Uri.TryCreate(link, UriKind.Absolute, out var uri))
+        if (link.RelinkIntegrationId is { } relinked)
         {
-            return null;
+            var reconnected = lifecycle.ChangeState(relinked, IntegrationValues.Active, request.SetupStatus, qaStatus: null);
+            return reconnected is null
+                ? AdminErrors.NotFound($"The integration {relinked} this reconnection link is for was deleted.")
+                : Results.Json(new CompletedLink(null, reconnected.Id), EmulatorJson.Options);
         }
 
-        var token = QueryHelpers.ParseQuery(uri.Query).GetValueOrDefault("token").ToString();
-        return token.Length > 0 ? token : null;
+        var tool = string.IsNullOrEmpty(request.Tool) ? link.Request.IntegrationTool : request.Tool;
+        if (tool is null)
+        {
+            return AdminErrors.BadRequest("tool: Required, because the link was created without integration_tool.");
+        }
+
+        var integration = lifecycle.Create(tool, link.Request.IntegrationCategory,
+            new IntegrationEndUser(link.Request.EndUserOrganizationName, link.Request.EndUserEmail, link.Request.EndUserOriginId),
+            setupStatus);
+        if (link.Request.LinkType == CreateLinkValues.MagicLink)
+        {
+            return Results.Json(new CompletedLink(null, integration.Id), EmulatorJson.Options);
+        }
+
+        var issued = state.IssueToken(new ConnectedIntegration(tool, integration.Id,
+            link.Request.EndUserOriginId, link.Request.EndUserOrganizationName, link.Request.EndUserEmail, setupStatus));
+        stats.TokensIssued(1);
+        return Results.Json(new CompletedLink(issued.Token, integration.Id), EmulatorJson.Options);
     }
 
     public sealed record CompleteLinkRequest(string? Link, string? Tool, string? SetupStatus);
 
-    public sealed record CompletedLink(string Token, string IntegrationId);
+    /// <summary><see cref="Token"/> is null for a magic link and for a reconnection.</summary>
+    public sealed record CompletedLink(string? Token, string IntegrationId);
 }

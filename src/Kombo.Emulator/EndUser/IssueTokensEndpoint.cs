@@ -1,4 +1,5 @@
 using Kombo.Emulator.Connect;
+using Kombo.Emulator.Integrations;
 using Kombo.Emulator.Stats;
 
 namespace Kombo.Emulator.EndUser;
@@ -6,13 +7,15 @@ namespace Kombo.Emulator.EndUser;
 /// <summary>
 /// <c>POST /emulator/tokens</c>: many finished connections at once, for a benchmark that only redeems tokens.
 /// Without <c>end_user_origin_id</c> every token gets its own origin id (<c>origin-1</c>, <c>origin-2</c>, … counting on
-/// across calls), so each one stands for a different customer.
+/// across calls), so each one stands for a different customer. Each token's integration is registered like one from a
+/// completed link (and announced with <c>integration-created</c> when webhooks are on).
 /// </summary>
 public static class IssueTokensEndpoint
 {
     public const int MaxCount = 100_000;
 
-    public static async Task<IResult> HandleAsync(HttpContext context, EmulatorState state, RequestStats stats)
+    public static async Task<IResult> HandleAsync(
+        HttpContext context, EmulatorState state, IntegrationLifecycle lifecycle, RequestStats stats)
     {
         var (request, error) = await JsonBody.ReadAsync<IssueTokensRequest>(context.Request, context.RequestAborted);
         if (request is null)
@@ -41,8 +44,11 @@ public static class IssueTokensEndpoint
         for (var i = 0; i < tokens.Length; i++)
         {
             var originId = request.EndUserOriginId ?? $"origin-{state.NextOriginNumber()}";
-            var issued = state.IssueToken(new ConnectedIntegration(tool, RandomIds.IntegrationId(tool), originId,
-                request.EndUserOrganizationName ?? "Acme, Inc.", request.EndUserEmail ?? "admin@acme.test", setupStatus));
+            var endUser = new IntegrationEndUser(
+                request.EndUserOrganizationName ?? "Acme, Inc.", request.EndUserEmail ?? "admin@acme.test", originId);
+            var integration = lifecycle.Create(tool, IntegrationValues.DefaultCategory, endUser, setupStatus);
+            var issued = state.IssueToken(new ConnectedIntegration(tool, integration.Id, originId,
+                endUser.OrganizationName, endUser.CreatorEmail, setupStatus));
             tokens[i] = new IssuedTokenView(issued.Token, issued.Integration.Id, originId);
         }
 

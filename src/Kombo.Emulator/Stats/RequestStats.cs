@@ -1,6 +1,7 @@
 using System.Globalization;
 using Kombo.Emulator.Connect;
 using Kombo.Emulator.Faults;
+using Kombo.Emulator.Webhooks;
 
 namespace Kombo.Emulator.Stats;
 
@@ -12,6 +13,8 @@ public sealed class RequestStats
     private long _createLink;
     private long _integrationByToken;
     private long _activateIntegration;
+    private long _relink;
+    private long _checkApiKey;
     private long _delayed;
     private long _serverError;
     private long _plainText503;
@@ -34,6 +37,12 @@ public sealed class RequestStats
                 break;
             case ConnectEndpoints.ActivateIntegration:
                 Interlocked.Increment(ref _activateIntegration);
+                break;
+            case ConnectEndpoints.Relink:
+                Interlocked.Increment(ref _relink);
+                break;
+            case ConnectEndpoints.CheckApiKey:
+                Interlocked.Increment(ref _checkApiKey);
                 break;
         }
     }
@@ -74,7 +83,8 @@ public sealed class RequestStats
 
     public void TokenRedeemed() => Interlocked.Increment(ref _tokensRedeemed);
 
-    public StatsSnapshot Snapshot()
+    /// <param name="webhooks">The webhook queue's counts, which <see cref="Reset"/> leaves alone (they describe the queue).</param>
+    public StatsSnapshot Snapshot(WebhookCounts webhooks)
     {
         var statusCodes = new SortedDictionary<string, long>(StringComparer.Ordinal);
         for (var code = 100; code < _statusCodes.Length; code++)
@@ -89,13 +99,14 @@ public sealed class RequestStats
         return new StatsSnapshot(
             Interlocked.Read(ref _total),
             new EndpointCounts(Interlocked.Read(ref _createLink), Interlocked.Read(ref _integrationByToken),
-                Interlocked.Read(ref _activateIntegration)),
+                Interlocked.Read(ref _activateIntegration), Interlocked.Read(ref _relink), Interlocked.Read(ref _checkApiKey)),
             new FaultCounts(Interlocked.Read(ref _delayed), Interlocked.Read(ref _serverError),
                 Interlocked.Read(ref _plainText503), Interlocked.Read(ref _rateLimited), Interlocked.Read(ref _hang)),
             statusCodes,
             Interlocked.Read(ref _linksCreated),
             Interlocked.Read(ref _tokensIssued),
-            Interlocked.Read(ref _tokensRedeemed));
+            Interlocked.Read(ref _tokensRedeemed),
+            webhooks);
     }
 
     public void Reset()
@@ -109,6 +120,8 @@ public sealed class RequestStats
         Interlocked.Exchange(ref _createLink, 0);
         Interlocked.Exchange(ref _integrationByToken, 0);
         Interlocked.Exchange(ref _activateIntegration, 0);
+        Interlocked.Exchange(ref _relink, 0);
+        Interlocked.Exchange(ref _checkApiKey, 0);
         Interlocked.Exchange(ref _delayed, 0);
         Interlocked.Exchange(ref _serverError, 0);
         Interlocked.Exchange(ref _plainText503, 0);

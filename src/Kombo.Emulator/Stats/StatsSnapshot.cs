@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Kombo.Emulator.Webhooks;
 
 namespace Kombo.Emulator.Stats;
 
@@ -10,10 +11,12 @@ public sealed record StatsSnapshot(
     IReadOnlyDictionary<string, long> StatusCodes,
     long LinksCreated,
     long TokensIssued,
-    long TokensRedeemed);
+    long TokensRedeemed,
+    WebhookCounts Webhooks);
 
 /// <summary>Calls per <c>/v1</c> endpoint, faulted ones included.</summary>
-public sealed record EndpointCounts(long CreateLink, long IntegrationByToken, long ActivateIntegration);
+public sealed record EndpointCounts(
+    long CreateLink, long IntegrationByToken, long ActivateIntegration, long Relink, long CheckApiKey);
 
 /// <summary>Injected faults by kind (<c>delayed</c> counts calls that got <c>latency_ms</c>).</summary>
 public sealed record FaultCounts(long Delayed, long ServerError, [property: JsonPropertyName("plain_text_503")] long PlainText503, long RateLimited, long Hang);

@@ -4,6 +4,7 @@ using Kombo.Emulator;
 using Kombo.Emulator.EndUser;
 using Kombo.Emulator.Faults;
 using Kombo.Emulator.Stats;
+using Kombo.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,6 +45,9 @@ public sealed class KomboEmulatorFixture : IAsyncLifetime, IAsyncDisposable
 
     /// <summary>A client for the <c>/emulator/…</c> admin API, based at <see cref="Root"/>.</summary>
     public HttpClient Admin => _admin ?? throw new InvalidOperationException("The emulator has not started.");
+
+    /// <summary>The end-user and webhook admin calls, the same client <see cref="EmulatorProcess"/> uses.</summary>
+    public EmulatorAdminClient Client => new(Admin);
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The emulator has not started.");
 
@@ -109,13 +113,15 @@ public sealed class KomboEmulatorFixture : IAsyncLifetime, IAsyncDisposable
     public async Task<StatsSnapshot> GetStatsAsync() =>
         (await Admin.GetFromJsonAsync<StatsSnapshot>("emulator/stats", EmulatorJson.Options))!;
 
-    /// <summary>Plays the end user finishing the Connect flow for <paramref name="link"/>; returns the connect token.</summary>
+    /// <summary>
+    /// Plays the end user finishing the Connect flow for an <c>EMBEDDED</c> <paramref name="link"/>; returns the connect
+    /// token. Magic and reconnection links give none: use <see cref="Client"/> for those.
+    /// </summary>
     public async Task<string> CompleteLinkAsync(string link, string? tool = null, string? setupStatus = null)
     {
-        using var response = await Admin.PostAsJsonAsync("emulator/links/complete",
-            new CompleteLinkEndpoint.CompleteLinkRequest(link, tool, setupStatus), EmulatorJson.Options);
-        await EnsureSuccessAsync(response);
-        return (await response.Content.ReadFromJsonAsync<CompleteLinkEndpoint.CompletedLink>(EmulatorJson.Options))!.Token;
+        var completed = await Client.CompleteLinkAsync(link, tool, setupStatus);
+        return completed.Token ?? throw new InvalidOperationException(
+            $"Completing {link} gave integration {completed.IntegrationId} but no token (a magic or reconnection link).");
     }
 
     /// <summary>Ready tokens in bulk; without <paramref name="endUserOriginId"/> each token gets its own origin id.</summary>
