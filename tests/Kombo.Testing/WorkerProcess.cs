@@ -34,6 +34,9 @@ public sealed record WorkerProcessOptions
 
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Turns the webhook listener on (<c>Kombo__WebhookSecret</c>) on <see cref="WorkerProcess.WebhookUrl"/>'s port.</summary>
+    public string? WebhookSecret { get; init; }
+
     /// <summary>Sets <c>RabbitMq__*</c> for a node (and virtual host) of the run's own.</summary>
     public WorkerProcessOptions UseBroker(BrokerNode broker, string virtualHost = "/")
     {
@@ -66,7 +69,7 @@ public sealed class WorkerProcess : IAsyncDisposable
 {
     // Settings of the developer's shell that would point the worker at something else than the run's own parts.
     private static readonly string[] InheritedPrefixesToDrop =
-        ["Kombo__", "RabbitMq__", "Storage__", "Outbox__", "Messaging__", "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "DOTNET_URLS", "Urls"];
+        ["Kombo__", "RabbitMq__", "Storage__", "Outbox__", "Messaging__", "Webhooks__", "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "DOTNET_URLS", "Urls"];
 
     private const string StartedLine = "Application started";
 
@@ -81,6 +84,8 @@ public sealed class WorkerProcess : IAsyncDisposable
         _options = options;
         Port = FreePorts.Pick();
         Url = new Uri($"http://127.0.0.1:{Port}/");
+        WebhookPort = FreePorts.Pick(Port);
+        WebhookUrl = new Uri($"http://127.0.0.1:{WebhookPort}/kombo/webhooks");
         _ownsDirectory = options.DataDirectory is null;
         DataDirectory = options.DataDirectory ?? Directory.CreateTempSubdirectory("kombo-worker-").FullName;
         Directory.CreateDirectory(DataDirectory);
@@ -91,6 +96,12 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     /// <summary><c>http://127.0.0.1:PORT/</c>: health and metrics endpoints live here.</summary>
     public Uri Url { get; }
+
+    /// <summary>The webhook listener's port, used when <see cref="WorkerProcessOptions.WebhookSecret"/> is set.</summary>
+    public int WebhookPort { get; }
+
+    /// <summary>Where Kombo (the emulator) delivers webhooks to this worker.</summary>
+    public Uri WebhookUrl { get; }
 
     public string DataDirectory { get; }
 
@@ -165,6 +176,12 @@ public sealed class WorkerProcess : IAsyncDisposable
 
         startInfo.Environment["Urls"] = Url.ToString().TrimEnd('/');
         startInfo.Environment["Storage__DatabasePath"] = Path.Combine(DataDirectory, "worker.db");
+        if (_options.WebhookSecret is { } secret)
+        {
+            startInfo.Environment["Kombo__WebhookSecret"] = secret;
+            startInfo.Environment["Webhooks__Urls"] = $"http://127.0.0.1:{WebhookPort}";
+        }
+
         foreach (var (name, value) in _options.Environment)
         {
             if (value is null)

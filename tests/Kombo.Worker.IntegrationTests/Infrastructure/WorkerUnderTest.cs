@@ -1,4 +1,5 @@
 using Kombo.Worker.Hosting;
+using Kombo.Worker.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
@@ -64,6 +65,7 @@ public sealed class WorkerUnderTest : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(settings ?? []);
         builder.Logging.ClearProviders();
         builder.Services.AddWorker(builder.Configuration);
+        builder.WebHost.WorkerHostAddresses(builder.Configuration);
         configure?.Invoke(builder);
 
         var app = builder.Build();
