@@ -11,6 +11,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly EMULATOR_URL=http://127.0.0.1:5080
+readonly WEBHOOK_URL=http://127.0.0.1:8082/kombo/webhooks
 readonly RUN_DIR=.run
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -80,11 +81,15 @@ fi
 
 if [[ -z "${Kombo__ApiKey:-}" ]]; then
   if http_ok "$EMULATOR_URL/emulator/stats"; then
-    say "a Kombo emulator already answers on $EMULATOR_URL; using it"
+    say "a Kombo emulator already answers on $EMULATOR_URL; using it (its webhooks are its own settings' business)"
   else
     say "no Kombo__ApiKey set: starting the Kombo emulator on $EMULATOR_URL (log: $RUN_DIR/emulator.log)"
+    # The emulator signs its webhooks to the worker with a secret made for this run only (never printed).
+    webhook_secret="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    export Kombo__WebhookSecret="$webhook_secret" Webhooks__Urls="${WEBHOOK_URL%/kombo/webhooks}"
     # Its own process group, so stopping it also stops the app 'dotnet run' started.
-    setsid dotnet run --project src/Kombo.Emulator -c Release -- --urls "$EMULATOR_URL" >"$RUN_DIR/emulator.log" 2>&1 </dev/null &
+    Emulator__WebhookUrl="$WEBHOOK_URL" Emulator__WebhookSecret="$webhook_secret" \
+      setsid dotnet run --project src/Kombo.Emulator -c Release -- --urls "$EMULATOR_URL" >"$RUN_DIR/emulator.log" 2>&1 </dev/null &
     emulator_pid=$!
     waited=0
     until http_ok "$EMULATOR_URL/emulator/stats"; do
@@ -99,12 +104,15 @@ if [[ -z "${Kombo__ApiKey:-}" ]]; then
       sleep 0.5
       waited=$((waited + 1))
     done
-    say "emulator ready"
+    say "emulator ready; it delivers its signed webhooks to $WEBHOOK_URL"
   fi
   export Kombo__BaseUrl="$EMULATOR_URL/v1/"
   export Kombo__ApiKey=emulator-key
 else
   say "using Kombo at ${Kombo__BaseUrl:-the BaseUrl in appsettings.json} with the key from Kombo__ApiKey"
+  if [[ -n "${Kombo__WebhookSecret:-}" ]]; then
+    say "webhooks on: register ${Webhooks__Urls:-http://127.0.0.1:8082}/kombo/webhooks (behind TLS) with Kombo"
+  fi
 fi
 
 say "starting the worker (Ctrl-C to stop)"
