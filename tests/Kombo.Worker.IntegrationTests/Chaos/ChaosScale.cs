@@ -31,6 +31,11 @@ public sealed record ChaosScale
 
     public int KomboFaultCommands { get; init; }
 
+    /// <summary>Integrations whose webhooks (created, state changed, and for some deleted) the worker receives while killed.</summary>
+    public int WebhookIntegrations { get; init; }
+
+    public int WebhookKills { get; init; }
+
     private static ChaosScale Read()
     {
         var value = (Environment.GetEnvironmentVariable(Variable) ?? "fast").Trim().ToLower(CultureInfo.InvariantCulture);
@@ -46,6 +51,8 @@ public sealed record ChaosScale
                 BrokerRestarts = 3,
                 DiskCommands = 1000,
                 KomboFaultCommands = 2000,
+                WebhookIntegrations = 600,
+                WebhookKills = 10,
             },
             "fast" or "" => new ChaosScale
             {
@@ -57,6 +64,8 @@ public sealed record ChaosScale
                 BrokerRestarts = 1,
                 DiskCommands = 120,
                 KomboFaultCommands = 200,
+                WebhookIntegrations = 60,
+                WebhookKills = 3,
             },
             _ => throw new InvalidOperationException($"{Variable} must be 'fast' or 'full' (got '{value}')."),
         };

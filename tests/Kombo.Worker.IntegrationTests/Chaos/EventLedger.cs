@@ -9,14 +9,17 @@ using RabbitMQ.Client.Exceptions;
 namespace Kombo.Worker.IntegrationTests.Chaos;
 
 /// <summary>
-/// A subscriber that writes down every event the worker publishes. Its queue is durable and bound to all four event
-/// exchanges, and its connection recovers by itself, so it keeps counting through a broker restart: what the broker
+/// A subscriber that writes down every event the worker publishes. Its queue is durable and bound to every event
+/// exchange, and its connection recovers by itself, so it keeps counting through a broker restart: what the broker
 /// accepted while the subscriber was away is waiting for it afterwards.
 /// </summary>
 public sealed class EventLedger : IAsyncDisposable
 {
     public static readonly string[] EventTypes =
-        [nameof(LinkCreated), nameof(ConnectLinkFailed), nameof(IntegrationConnected), nameof(ConnectTokenRedemptionFailed)];
+    [
+        nameof(LinkCreated), nameof(ConnectLinkFailed), nameof(IntegrationConnected), nameof(ConnectTokenRedemptionFailed),
+        nameof(IntegrationCreated), nameof(IntegrationDeleted), nameof(IntegrationStateChanged), nameof(ConnectionFlowFailed),
+    ];
 
     private readonly IConnection _connection;
     private readonly IChannel _channel;
@@ -31,6 +34,8 @@ public sealed class EventLedger : IAsyncDisposable
     }
 
     public IReadOnlyCollection<LedgerEntry> Entries => _entries;
+
+    public IEnumerable<LedgerEntry> Of(string type) => _entries.Where(e => e.Type == type);
 
     public static async Task<EventLedger> StartAsync(RabbitMqBroker broker, string virtualHost)
     {
@@ -105,7 +110,10 @@ public sealed class EventLedger : IAsyncDisposable
     }
 }
 
-/// <summary>One delivered event: its type (from the exchange), MassTransit message id, correlation id and body.</summary>
+/// <summary>
+/// One delivered event: its type (from the exchange), MassTransit message id, correlation id (empty for the events
+/// of Kombo's webhooks, which answer no command) and body.
+/// </summary>
 public sealed record LedgerEntry(string Type, string MessageId, Guid CorrelationId, JsonElement Message)
 {
     public string? Reason => Message.TryGetProperty("reason", out var reason) ? reason.GetString() : null;
@@ -121,7 +129,7 @@ public sealed record LedgerEntry(string Type, string MessageId, Guid Correlation
         return new LedgerEntry(
             type,
             envelope.GetProperty("messageId").GetString() ?? "",
-            Guid.Parse(message.GetProperty("correlationId").GetString()!),
+            message.TryGetProperty("correlationId", out var correlationId) ? Guid.Parse(correlationId.GetString()!) : Guid.Empty,
             message);
     }
 }
