@@ -7,5 +7,15 @@ if (args is ["outbox", ..])
 }
 
 var app = WorkerHost.CreateBuilder(args).Build();
+if (ConfigurationCheck.Problems(app.Services) is { Count: > 0 } problems)
+{
+    foreach (var problem in problems)
+    {
+        Console.Error.WriteLine($"configuration: {problem}");
+    }
+
+    return 1;
+}
+
 await app.RunAsync();
 return 0;

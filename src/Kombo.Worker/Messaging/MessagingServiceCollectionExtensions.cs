@@ -1,3 +1,4 @@
+using System.Security.Authentication;
 using Kombo.Worker.ConnectLinks;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.ReconnectionLinks;
@@ -30,12 +31,20 @@ public static class MessagingServiceCollectionExtensions
             bus.AddKomboConsumers();
             bus.UsingRabbitMq((context, rabbit) =>
             {
-                var settings = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
-                rabbit.Host(settings.Host, (ushort)settings.Port, settings.VirtualHost, host =>
+                var broker = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Endpoint();
+                rabbit.Host(broker.Host, (ushort)broker.Port, broker.VirtualHost, host =>
                 {
-                    host.Username(settings.Username);
-                    host.Password(settings.Password);
+                    host.Username(broker.Username);
+                    host.Password(broker.Password);
                     host.PublisherConfirmation = true;
+                    if (broker.UseTls)
+                    {
+                        host.UseSsl(tls =>
+                        {
+                            tls.ServerName = broker.Host;
+                            tls.Protocol = SslProtocols.Tls12 | SslProtocols.Tls13;
+                        });
+                    }
                 });
                 rabbit.UsePlainJsonCommands();
                 rabbit.DeployEventExchanges();

@@ -24,7 +24,7 @@ public static class WebhookListener
                 continue;
             }
 
-            if (binding.Port <= 0)
+            if (binding.Port <= 0 || !NamesPort(address))
             {
                 yield return $"Webhooks:Urls: '{address}' needs an explicit port, so that the listeners can be told apart.";
             }
@@ -45,5 +45,12 @@ public static class WebhookListener
         {
             return null;
         }
+    }
+
+    // BindingAddress gives http://host port 80 when none is written; the listeners must name theirs.
+    private static bool NamesPort(string address)
+    {
+        var authority = address[(address.IndexOf("://", StringComparison.Ordinal) + 3)..].Split('/')[0];
+        return authority[(authority.LastIndexOf(']') + 1)..].Contains(':');
     }
 }
