@@ -1,9 +1,15 @@
+using Kombo.Worker.ErrorQueues;
 using Kombo.Worker.Hosting;
 using Kombo.Worker.Tools;
 
 if (args is ["outbox", ..])
 {
     return OutboxTool.Run(args[1..]);
+}
+
+if (args is ["errors", ..])
+{
+    return await ErrorQueueTool.RunAsync(args[1..]);
 }
 
 var app = WorkerHost.CreateBuilder(args).Build();

@@ -25,4 +25,21 @@ public static class SettingsFile
             $"No {Name} found in {Directory.GetCurrentDirectory()}, {AppContext.BaseDirectory} or their parents. " +
             "Run the worker from the repository (or next to its appsettings.json).");
     }
+
+    /// <summary>
+    /// The settings as the worker reads them (appsettings.json, the environment's file, environment variables), for
+    /// the operator tools that run beside it without a host.
+    /// </summary>
+    public static IConfiguration Read(string directory)
+    {
+        var environmentName = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT")
+            ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT")
+            ?? Environments.Production;
+        return new ConfigurationBuilder()
+            .SetBasePath(directory)
+            .AddJsonFile(Name, optional: false)
+            .AddJsonFile($"appsettings.{environmentName}.json", optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+    }
 }

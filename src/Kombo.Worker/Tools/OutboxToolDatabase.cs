@@ -73,15 +73,7 @@ internal static class OutboxToolDatabase
 
     private static StorageOptions ReadStorageOptions(string root)
     {
-        var environmentName = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT")
-            ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT")
-            ?? Environments.Production;
-        var configuration = new ConfigurationBuilder()
-            .SetBasePath(root)
-            .AddJsonFile(SettingsFile.Name, optional: false)
-            .AddJsonFile($"appsettings.{environmentName}.json", optional: true)
-            .AddEnvironmentVariables()
-            .Build();
+        var configuration = SettingsFile.Read(root);
         var storage = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
 
         var problems = new List<ValidationResult>();
