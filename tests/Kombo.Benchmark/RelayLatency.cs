@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Kombo.Benchmark;
 
 /// <summary>
-/// The worker's relay latency histogram (meter Kombo.Worker, <c>kombo.worker.outbox.relay_latency</c>, ms) read from
+/// The worker's relay latency histogram (meter Kombo.Worker, <c>kombo.worker.outbox.relay_latency</c>, seconds, read as ms) read from
 /// its Prometheus endpoint. Quantiles are estimated from the buckets the way PromQL's histogram_quantile does
 /// (linear within a bucket), so they are as fine as the bucket bounds.
 /// </summary>
@@ -119,7 +119,9 @@ public sealed class MetricsScraper(Uri workerUrl)
                 continue;
             }
 
-            var bound = line[(le + 4)..close] == "+Inf" ? double.PositiveInfinity : double.Parse(line[(le + 4)..close], CultureInfo.InvariantCulture);
+            // The worker records seconds (OpenTelemetry's unit for durations); the benchmark reports milliseconds.
+            var scale = line.Contains("relay_latency_seconds", StringComparison.Ordinal) ? 1000 : 1;
+            var bound = line[(le + 4)..close] == "+Inf" ? double.PositiveInfinity : double.Parse(line[(le + 4)..close], CultureInfo.InvariantCulture) * scale;
             var fields = line[(valueStart + 1)..].Trim().Split(' ');
             if (double.TryParse(fields[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
             {

@@ -14,6 +14,11 @@ internal static class KomboCallTelemetry
 {
     public const string ActivitySourceName = "Kombo.Worker.KomboApi";
 
+    // Shared by the span and the call metrics, so a dashboard and a trace name things alike.
+    public const string EndpointAttribute = "kombo.endpoint";
+    public const string OutcomeAttribute = "kombo.outcome";
+    public const string StatusAttribute = "http.response.status_code";
+
     public const string Succeeded = "succeeded";
     public const string Rejected = "rejected";
     public const string Unavailable = "unavailable";
@@ -28,7 +33,7 @@ internal static class KomboCallTelemetry
     public static Activity? Start(string endpoint)
     {
         var activity = Source.StartActivity($"kombo {endpoint}", ActivityKind.Client);
-        activity?.SetTag("kombo.endpoint", endpoint);
+        activity?.SetTag(EndpointAttribute, endpoint);
         return activity;
     }
 
@@ -78,11 +83,11 @@ internal static class KomboCallTelemetry
 
     private static void Tag(Activity activity, KomboCall call, int? httpStatus, string? code, string outcome)
     {
-        activity.SetTag("kombo.outcome", outcome);
+        activity.SetTag(OutcomeAttribute, outcome);
         activity.SetTag("kombo.attempts", call.Attempts);
         if (httpStatus is { } status)
         {
-            activity.SetTag("http.response.status_code", status);
+            activity.SetTag(StatusAttribute, status);
         }
 
         if (code is not null)

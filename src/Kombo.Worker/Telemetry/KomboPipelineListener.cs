@@ -34,9 +34,9 @@ internal sealed class KomboPipelineListener(WorkerMetrics metrics) : TelemetryLi
                 metrics.CircuitChanged(CircuitState.Closed);
                 break;
             default:
-                if (typeof(TArgs) == typeof(PipelineExecutedArguments))
+                if (args.Arguments is PipelineExecutedArguments executed)
                 {
-                    metrics.KomboCalled(EndpointOf(args.Context), OutcomeOf(args.Outcome), StatusOf(args.Outcome));
+                    metrics.KomboCalled(EndpointOf(args.Context), OutcomeOf(args.Outcome), StatusOf(args.Outcome), executed.Duration);
                 }
 
                 break;

@@ -7,8 +7,14 @@ public sealed record OpenTelemetryOptions
 {
     public const string SectionName = "OpenTelemetry";
 
+    /// <summary>The standard variable that names the service; set, it wins over <see cref="ServiceName"/>.</summary>
+    public const string ServiceNameVariable = "OTEL_SERVICE_NAME";
+
     [Required]
     public string ServiceName { get; init; } = "kombo-worker";
+
+    public string EffectiveServiceName(string? fromEnvironment) =>
+        string.IsNullOrWhiteSpace(fromEnvironment) ? ServiceName : fromEnvironment;
 
     /// <summary>
     /// The collector's base URL (<c>http://otel-collector:4317</c>). Empty: the standard

@@ -38,9 +38,10 @@ public static class TelemetryServiceCollectionExtensions
 
         // The options are validated at start-up; the wiring below only needs to know whether OTLP is wanted at all.
         var settings = section.Get<OpenTelemetryOptions>() ?? new OpenTelemetryOptions();
+        var serviceName = settings.EffectiveServiceName(configuration[OpenTelemetryOptions.ServiceNameVariable]);
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(
-                settings.ServiceName, serviceVersion: typeof(TelemetryServiceCollectionExtensions).Assembly.GetName().Version?.ToString()))
+                serviceName, serviceVersion: typeof(TelemetryServiceCollectionExtensions).Assembly.GetName().Version?.ToString()))
             .WithMetrics(metrics => metrics
                 .AddMeter(WorkerMetrics.MeterName, InstrumentationOptions.MeterName, "Polly", "System.Runtime")
                 .AddInstrumentation(provider => provider.GetRequiredService<OutboxGauges>())

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Kombo.Worker.KomboApi;
 using Polly.CircuitBreaker;
 
 namespace Kombo.Worker.Telemetry;
@@ -11,6 +12,7 @@ public sealed class WorkerMetrics
 
     private readonly Counter<long> _commands;
     private readonly Histogram<double> _relayLatency;
+    private readonly Histogram<double> _komboCallDuration;
     private readonly Counter<long> _published;
     private readonly Counter<long> _publishFailures;
     private readonly Counter<long> _parked;
@@ -26,9 +28,15 @@ public sealed class WorkerMetrics
     {
         Meter = meterFactory.Create(MeterName);
         _commands = Meter.CreateCounter<long>("kombo.worker.commands", "{command}", "Commands handled, by command and outcome.");
-        _relayLatency = Meter.CreateHistogram<double>("kombo.worker.outbox.relay_latency", "ms",
+        _relayLatency = Meter.CreateHistogram<double>("kombo.worker.outbox.relay_latency", "s",
             "Time from an outbox row's commit to the broker's confirm of its publish.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50, 100, 250, 500, 1000, 5000] });
+            advice: new InstrumentAdvice<double>
+            {
+                HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 5],
+            });
+        _komboCallDuration = Meter.CreateHistogram<double>("kombo.worker.kombo.call.duration", "s",
+            "Duration of a Kombo call, all its attempts and back-off included, by endpoint, outcome and final HTTP status.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         _published = Meter.CreateCounter<long>("kombo.worker.outbox.published", "{message}", "Outbox rows confirmed by the broker.");
         _publishFailures = Meter.CreateCounter<long>("kombo.worker.outbox.publish_failures", "{message}", "Failed publish attempts of outbox rows.");
         _parked = Meter.CreateCounter<long>("kombo.worker.outbox.parked", "{message}", "Outbox rows parked after too many failed attempts.");
@@ -57,7 +65,7 @@ public sealed class WorkerMetrics
     public void Published(double commitToConfirmMs)
     {
         _published.Add(1);
-        _relayLatency.Record(commitToConfirmMs);
+        _relayLatency.Record(commitToConfirmMs / 1000);
     }
 
     public void PublishFailed() => _publishFailures.Add(1);
@@ -66,19 +74,23 @@ public sealed class WorkerMetrics
 
     public void Committed(int writes) => _writesPerCommit.Record(writes);
 
-    public void KomboCalled(string endpoint, string outcome, int? httpStatus)
+    /// <summary>One Kombo call, with the attribute names its span carries (never its path: a by-token path is a credential).</summary>
+    public void KomboCalled(string endpoint, string outcome, int? httpStatus, TimeSpan duration)
     {
-        var tags = new TagList { { "endpoint", endpoint }, { "outcome", outcome } };
+        var tags = new TagList { { KomboCallTelemetry.EndpointAttribute, endpoint }, { KomboCallTelemetry.OutcomeAttribute, outcome } };
         if (httpStatus is { } status)
         {
-            tags.Add("status", status);
+            tags.Add(KomboCallTelemetry.StatusAttribute, status);
         }
 
         _komboCalls.Add(1, tags);
+        _komboCallDuration.Record(duration.TotalSeconds, tags);
     }
 
     public void KomboRetried(string endpoint, string outcome) =>
-        _komboRetries.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint), new KeyValuePair<string, object?>("outcome", outcome));
+        _komboRetries.Add(1,
+            new KeyValuePair<string, object?>(KomboCallTelemetry.EndpointAttribute, endpoint),
+            new KeyValuePair<string, object?>(KomboCallTelemetry.OutcomeAttribute, outcome));
 
     /// <param name="type">The webhook's type, or null when it was refused before it was read.</param>
     public void WebhookReceived(string? type, string outcome) =>

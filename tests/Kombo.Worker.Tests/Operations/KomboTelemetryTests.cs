@@ -89,8 +89,13 @@ public sealed class KomboTelemetryTests : IDisposable
         Assert.DoesNotContain(span.TagObjects, tag => tag.Value?.ToString()?.Contains(Token, StringComparison.Ordinal) == true);
         Assert.DoesNotContain(span.TagObjects, tag => tag.Value?.ToString()?.Contains("kombo.test", StringComparison.Ordinal) == true);
 
-        Assert.Equal(1, _readings.Sum("kombo.worker.kombo.calls", ("endpoint", "integration-by-token"), ("outcome", "succeeded"), ("status", 200)));
-        Assert.Equal(2, _readings.Sum("kombo.worker.kombo.retries", ("endpoint", "integration-by-token"), ("outcome", "unavailable")));
+        Assert.Equal(1, _readings.Sum("kombo.worker.kombo.calls", ("kombo.endpoint", "integration-by-token"), ("kombo.outcome", "succeeded"), ("http.response.status_code", 200)));
+        Assert.Equal(2, _readings.Sum("kombo.worker.kombo.retries", ("kombo.endpoint", "integration-by-token"), ("kombo.outcome", "unavailable")));
+        // One duration for the whole call, back-off included, under the span's attribute names (the test clock is fake, so
+        // its value is not asserted).
+        var duration = Assert.Single(_readings.TagsOf("kombo.worker.kombo.call.duration"));
+        Assert.Contains(duration, tag => tag is { Key: "kombo.endpoint", Value: "integration-by-token" });
+        Assert.Contains(duration, tag => tag is { Key: "http.response.status_code", Value: 200 });
     }
 
     [Fact]
@@ -107,7 +112,7 @@ public sealed class KomboTelemetryTests : IDisposable
         Assert.Equal("CONNECT.TOKEN_NOT_FOUND", span.GetTagItem("kombo.error.code"));
         Assert.Equal(1, span.GetTagItem("kombo.attempts"));
         Assert.Equal(ActivityStatusCode.Error, span.Status);
-        Assert.Equal(1, _readings.Sum("kombo.worker.kombo.calls", ("outcome", "rejected"), ("status", 404)));
+        Assert.Equal(1, _readings.Sum("kombo.worker.kombo.calls", ("kombo.outcome", "rejected"), ("http.response.status_code", 404)));
         Assert.Equal(0, _readings.Sum("kombo.worker.kombo.retries"));
     }
 
@@ -124,7 +129,7 @@ public sealed class KomboTelemetryTests : IDisposable
         Assert.Equal(503, span.GetTagItem("http.response.status_code"));
         Assert.Equal(4, span.GetTagItem("kombo.attempts"));
         Assert.Equal(ActivityStatusCode.Error, span.Status);
-        Assert.Equal(1, _readings.Sum("kombo.worker.kombo.calls", ("endpoint", "create-link"), ("outcome", "circuit_open")));
+        Assert.Equal(1, _readings.Sum("kombo.worker.kombo.calls", ("kombo.endpoint", "create-link"), ("kombo.outcome", "circuit_open")));
         Assert.Equal(1, _readings.Sum("kombo.worker.kombo.circuit_transitions", ("state", "open")));
         Assert.Equal(1, _readings.Observe()["kombo.worker.kombo.circuit_state"]);
     }

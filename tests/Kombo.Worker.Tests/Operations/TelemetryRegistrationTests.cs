@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
@@ -30,6 +31,17 @@ public sealed class TelemetryRegistrationTests
 
         Assert.NotNull(provider.GetRequiredService<MeterProvider>());
         Assert.NotNull(provider.GetRequiredService<TracerProvider>());
+    }
+
+    [Theory]
+    [InlineData(null, "kombo-worker")]
+    [InlineData("kombo-worker-eu", "kombo-worker-eu")]
+    public void Service_name_is_OTEL_SERVICE_NAME_when_set(string? variable, string expected)
+    {
+        using var provider = Provider(new() { ["OTEL_SERVICE_NAME"] = variable });
+
+        var resource = provider.GetRequiredService<MeterProvider>().GetResource();
+        Assert.Equal(expected, resource.Attributes.Single(a => a.Key == "service.name").Value);
     }
 
     [Theory]
