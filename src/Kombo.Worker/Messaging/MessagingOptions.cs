@@ -14,6 +14,13 @@ public sealed record MessagingOptions
     public int PrefetchCount { get; init; } = 64;
 
     /// <summary>
+    /// How events are published: <c>envelope</c> (MassTransit's, the event under <c>message</c>) or <c>raw</c> (the bare
+    /// event as JSON, its ids in the AMQP properties and headers). Responses to request clients keep the envelope.
+    /// </summary>
+    [RegularExpression("^(envelope|raw)$", ErrorMessage = "Messaging:EventFormat must be envelope or raw.")]
+    public string EventFormat { get; init; } = "envelope";
+
+    /// <summary>
     /// The largest command body accepted; larger ones go to the error queue unread. A valid command is a few KiB at
     /// most (every field is bounded), so the default leaves room for MassTransit's envelope and headers.
     /// </summary>

@@ -4,6 +4,7 @@ using Kombo.Worker.Outbox;
 using Kombo.Worker.ReconnectionLinks;
 using Kombo.Worker.TokenRedemption;
 using MassTransit;
+using MassTransit.Serialization;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Messaging;
@@ -47,6 +48,11 @@ public static class MessagingServiceCollectionExtensions
                     }
                 });
                 rabbit.UsePlainJsonCommands();
+                if (context.GetRequiredService<IOptions<MessagingOptions>>().Value.EventFormat == "raw")
+                {
+                    rabbit.PublishRawEvents();
+                }
+
                 rabbit.DeployEventExchanges();
                 rabbit.ConfigureEndpoints(context);
             });
@@ -82,6 +88,16 @@ public static class MessagingServiceCollectionExtensions
         {
             rabbit.PublishTopology.GetMessageTopology(type);
         }
+    }
+
+    /// <summary>
+    /// Publishes (not sends: the responses to request clients keep the envelope their client reads) as the bare event,
+    /// with the message id, correlation id and type in the AMQP properties and headers.
+    /// </summary>
+    public static void PublishRawEvents(this IRabbitMqBusFactoryConfigurator rabbit)
+    {
+        var raw = new SystemTextJsonRawMessageSerializer(RawSerializerOptions.AddTransportHeaders | RawSerializerOptions.CopyHeaders);
+        rabbit.ConfigurePublish(publish => publish.UseExecute(context => context.Serializer = raw));
     }
 
     /// <summary>
