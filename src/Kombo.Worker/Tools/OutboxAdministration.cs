@@ -42,6 +42,16 @@ internal static class OutboxAdministration
         ORDER BY sequence
         """;
 
+    private const string ParkedMatchingSql = """
+        SELECT sequence AS Sequence, message_id AS MessageId, message_type AS MessageType, attempts AS Attempts,
+               next_attempt_at AS NextAttemptAt, sent_at AS SentAt, parked_at AS ParkedAt
+        FROM outbox
+        WHERE parked_at IS NOT NULL AND sent_at IS NULL
+          AND (@MessageType IS NULL OR message_type = @MessageType)
+          AND (@Error IS NULL OR instr(last_error, @Error) > 0)
+        ORDER BY sequence
+        """;
+
     // The attempts start again from zero: the row gets the full MaxAttempts before it can be parked again.
     private const string ReplaySql = """
         UPDATE outbox SET parked_at = NULL, attempts = 0, next_attempt_at = @Now
@@ -87,6 +97,16 @@ internal static class OutboxAdministration
         connection.Execute(ReplaySql, parked.Select(r => new { r.Sequence, Now = at }), transaction);
         transaction.Commit();
         return parked;
+    }
+
+    /// <summary>Every parked row, or those of one message type and whose last error contains a text, back to pending.</summary>
+    public static IReadOnlyList<OutboxRow> ReplayAll(SqliteConnection connection, string? messageType, string? errorContains, DateTimeOffset now)
+    {
+        using var transaction = connection.BeginTransaction(deferred: false);
+        var rows = connection.Query<OutboxRow>(ParkedMatchingSql, new { MessageType = messageType, Error = errorContains }, transaction).AsList();
+        connection.Execute(ReplaySql, rows.Select(r => new { r.Sequence, Now = UnixTime.ToMs(now) }), transaction);
+        transaction.Commit();
+        return rows;
     }
 
     /// <summary>Deletes in batches of <see cref="PurgeBatchSize"/>, each its own short transaction, so a running worker never waits long.</summary>

@@ -61,22 +61,58 @@ public static class OutboxTool
         switch (arguments.Verb)
         {
             case "status":
-                OutboxToolOutput.Status(output, database.FilePath, OutboxAdministration.Status(connection), now);
+                var status = OutboxAdministration.Status(connection);
+                if (arguments.Json)
+                {
+                    OutboxToolJson.Status(output, database.FilePath, status, now);
+                }
+                else
+                {
+                    OutboxToolOutput.Status(output, database.FilePath, status, now);
+                }
+
                 break;
             case "parked":
-                OutboxToolOutput.Parked(output, OutboxAdministration.Parked(connection, arguments.Limit), OutboxStatistics.ReadOutbox(connection).Parked);
+                var parked = OutboxAdministration.Parked(connection, arguments.Limit);
+                var total = OutboxStatistics.ReadOutbox(connection).Parked;
+                if (arguments.Json)
+                {
+                    OutboxToolJson.Parked(output, parked, total);
+                }
+                else
+                {
+                    OutboxToolOutput.Parked(output, parked, total);
+                }
+
                 break;
             case "replay":
-                foreach (var row in OutboxAdministration.Replay(connection, arguments.Target!, now))
+                var replayed = arguments.All
+                    ? OutboxAdministration.ReplayAll(connection, arguments.MessageType, arguments.ErrorContains, now)
+                    : OutboxAdministration.Replay(connection, arguments.Target!, now);
+                if (arguments.Json)
+                {
+                    OutboxToolJson.Replayed(output, replayed);
+                    break;
+                }
+
+                foreach (var row in replayed)
                 {
                     output.WriteLine($"replayed row {row.Sequence} ({row.MessageType} {row.MessageId}, parked after {row.Attempts} attempts): pending again");
                 }
 
-                output.WriteLine("A running worker publishes it within Outbox:PollInterval; a stopped one when it starts.");
+                output.WriteLine(replayed.Count == 0
+                    ? "no parked row matched"
+                    : "A running worker publishes it within Outbox:PollInterval; a stopped one when it starts.");
                 break;
             case "purge-sent":
                 var cutoff = now - arguments.OlderThan;
                 var deleted = OutboxAdministration.PurgeSent(connection, cutoff);
+                if (arguments.Json)
+                {
+                    OutboxToolJson.Purged(output, deleted, arguments.OlderThan == TimeSpan.Zero ? null : cutoff);
+                    break;
+                }
+
                 output.WriteLine(arguments.OlderThan == TimeSpan.Zero
                     ? $"deleted {deleted} sent rows"
                     : $"deleted {deleted} rows sent before {OutboxToolOutput.Timestamp(UnixTime.ToMs(cutoff))}");

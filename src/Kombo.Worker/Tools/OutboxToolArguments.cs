@@ -6,16 +6,31 @@ namespace Kombo.Worker.Tools;
 /// <summary>The parsed command line of <c>outbox ...</c>: one verb, its one argument, and a few options.</summary>
 internal sealed partial record OutboxToolArguments(string Verb, string? Target, TimeSpan OlderThan, int Limit, string? DatabasePath)
 {
+    /// <summary>One JSON document on stdout instead of text (every command).</summary>
+    public bool Json { get; init; }
+
+    /// <summary><c>replay --all</c>: every parked row, or those the filters select.</summary>
+    public bool All { get; init; }
+
+    /// <summary>With <c>replay --all</c>: only rows of this message type.</summary>
+    public string? MessageType { get; init; }
+
+    /// <summary>With <c>replay --all</c>: only rows whose last error contains this text.</summary>
+    public string? ErrorContains { get; init; }
+
     public const string Usage = """
-        Usage: Kombo.Worker outbox <command> [--database <file>]
+        Usage: Kombo.Worker outbox <command> [--database <file>] [--json]
 
         Commands:
           status                        pending, parked and sent rows, the oldest pending row's age, the last errors
           parked [--limit <n>]          the parked rows (never their bodies), oldest first; 100 unless --limit
           replay <message-id|sequence>  move a parked row back to pending; a running relay picks it up
+          replay --all [--type <t>] [--error <text>]
+                                        move every parked row back (of message type <t>, whose last error contains <text>)
           purge-sent [--older-than <d>] delete sent rows, all of them or those sent longer ago than <d> (90s, 15m, 1h, 2d)
 
         The database is Storage:DatabasePath from the worker's appsettings.json and environment, unless --database names it.
+        --json prints one JSON document instead of text.
         """;
 
     private static readonly string[] Verbs = ["status", "parked", "replay", "purge-sent"];
@@ -41,9 +56,10 @@ internal sealed partial record OutboxToolArguments(string Verb, string? Target, 
             throw new OutboxToolException($"unknown command '{verb}' (status, parked, replay, purge-sent); see --help", OutboxToolException.UsageExitCode);
         }
 
-        string? target = null, database = null;
+        string? target = null, database = null, messageType = null, errorContains = null;
         TimeSpan olderThan = TimeSpan.Zero;
         var limit = 100;
+        bool json = false, all = false;
         for (var i = 1; i < args.Count; i++)
         {
             var (name, inlineValue) = SplitOption(args[i]);
@@ -53,6 +69,18 @@ internal sealed partial record OutboxToolArguments(string Verb, string? Target, 
                     return new OutboxToolArguments("help", null, TimeSpan.Zero, 0, null);
                 case "--database":
                     database = inlineValue ?? ValueAfter(args, ref i, name);
+                    break;
+                case "--json":
+                    json = true;
+                    break;
+                case "--all" when verb == "replay":
+                    all = true;
+                    break;
+                case "--type" when verb == "replay":
+                    messageType = inlineValue ?? ValueAfter(args, ref i, name);
+                    break;
+                case "--error" when verb == "replay":
+                    errorContains = inlineValue ?? ValueAfter(args, ref i, name);
                     break;
                 case "--older-than" when verb == "purge-sent":
                     olderThan = ParseDuration(inlineValue ?? ValueAfter(args, ref i, name));
@@ -71,12 +99,23 @@ internal sealed partial record OutboxToolArguments(string Verb, string? Target, 
             }
         }
 
-        if (verb == "replay" && target is null)
+        if (verb == "replay" && target is null && !all)
         {
-            throw new OutboxToolException("replay needs the message id or sequence of a parked row (see: outbox parked)", OutboxToolException.UsageExitCode);
+            throw new OutboxToolException("replay needs the message id or sequence of a parked row (see: outbox parked), or --all", OutboxToolException.UsageExitCode);
         }
 
-        return new OutboxToolArguments(verb, target, olderThan, limit, database);
+        if (verb == "replay" && (target is not null && all || target is not null && (messageType ?? errorContains) is not null))
+        {
+            throw new OutboxToolException("replay takes one row's id, or --all with its filters, not both", OutboxToolException.UsageExitCode);
+        }
+
+        return new OutboxToolArguments(verb, target, olderThan, limit, database)
+        {
+            Json = json,
+            All = all,
+            MessageType = messageType,
+            ErrorContains = errorContains,
+        };
     }
 
     /// <summary><c>90s</c>, <c>15m</c>, <c>1h</c>, <c>2d</c>, or a TimeSpan such as <c>01:30:00</c>.</summary>

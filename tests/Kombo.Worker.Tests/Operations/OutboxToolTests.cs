@@ -147,6 +147,50 @@ public sealed class OutboxToolTests : IDisposable
     }
 
     [Fact]
+    public void Replay_all_puts_back_only_the_parked_rows_the_filters_select()
+    {
+        var timedOut = _db.Append(Now.AddHours(-1));
+        _db.Park(timedOut.Sequence, Now.AddMinutes(-30), "TimeoutException: the broker did not confirm");
+        var unknown = _db.Append(Now.AddHours(-1));
+        _db.Park(unknown.Sequence, Now.AddMinutes(-30), "UnpublishableMessageException: Unknown message type 'Nope'.");
+        var pending = _db.Append(Now);
+
+        var (exitCode, output, _) = Run("replay", "--all", "--error", "TimeoutException", "--type", "LinkCreated", "--json");
+
+        Assert.Equal(0, exitCode);
+        var replayed = System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("replayed");
+        Assert.Equal(timedOut.MessageId.ToString(), Assert.Single(replayed.EnumerateArray()).GetProperty("messageId").GetString());
+        Assert.Equal(1, _db.Scalar<long>("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL"));
+        Assert.Equal(unknown.Sequence, _db.Scalar<long>("SELECT sequence FROM outbox WHERE parked_at IS NOT NULL"));
+        Assert.NotEqual(pending.Sequence, timedOut.Sequence);
+
+        var (_, everything, _) = Run("replay", "--all");
+        Assert.Contains($"replayed row {unknown.Sequence}", everything, StringComparison.Ordinal);
+        Assert.Equal(0, _db.Scalar<long>("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL"));
+    }
+
+    [Fact]
+    public void Every_command_answers_one_json_document_with_json()
+    {
+        var parked = _db.Append(Now.AddHours(-2));
+        _db.Park(parked.Sequence, Now.AddHours(-1), "boom");
+        _db.Append(Now.AddMinutes(-3));
+        var sent = _db.Append(Now.AddMinutes(-10));
+        _db.MarkSent(sent.Sequence, Now.AddMinutes(-9));
+
+        var status = System.Text.Json.JsonDocument.Parse(Run("status", "--json").Output).RootElement;
+        var parkedRows = System.Text.Json.JsonDocument.Parse(Run("parked", "--json").Output).RootElement;
+        var purged = System.Text.Json.JsonDocument.Parse(Run("purge-sent", "--json").Output).RootElement;
+
+        Assert.Equal(1, status.GetProperty("pending").GetInt64());
+        Assert.Equal(1, status.GetProperty("parked").GetInt64());
+        Assert.Equal(180, status.GetProperty("oldestPendingAgeSeconds").GetDouble());
+        Assert.Equal("boom", status.GetProperty("lastErrors")[0].GetProperty("error").GetString());
+        Assert.Equal(parked.MessageId.ToString(), parkedRows.GetProperty("rows")[0].GetProperty("messageId").GetString());
+        Assert.Equal(1, purged.GetProperty("deleted").GetInt64());
+    }
+
+    [Fact]
     public void Replay_by_sequence_works_too()
     {
         var row = _db.Append(Now);
@@ -292,6 +336,8 @@ public sealed class OutboxToolTests : IDisposable
     [InlineData(new string[0], "a command is missing")]
     [InlineData(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
     [InlineData(new[] { "replay" }, "replay needs the message id or sequence")]
+    [InlineData(new[] { "replay", "7", "--all" }, "replay takes one row's id, or --all with its filters, not both")]
+    [InlineData(new[] { "status", "--all" }, "'--all' is not an argument of status")]
     [InlineData(new[] { "purge-sent", "--older-than", "soon" }, "'soon' is not a duration")]
     [InlineData(new[] { "status", "--older-than", "1h" }, "'--older-than' is not an argument of status")]
     [InlineData(new[] { "parked", "--limit", "0" }, "--limit must be a positive number")]
