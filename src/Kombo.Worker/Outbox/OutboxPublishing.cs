@@ -17,6 +17,7 @@ internal static class OutboxPublishing
     public static async Task PublishAsync(IBus bus, PendingMessage row, CancellationToken cancellationToken)
     {
         var (message, type) = Materialize(row);
+        using var trace = OutboxTrace.StartPublish(row);
         var pipe = Pipe.Execute<SendContext>(context => Stamp(context, row));
         if (row.Destination is null)
         {
@@ -41,6 +42,9 @@ internal static class OutboxPublishing
         Destination = message.Destination?.ToString(),
         OrderingKey = message.OrderingKey,
         CreatedAt = Storage.UnixTime.ToMs(createdAt),
+        TraceParent = message.TraceParent,
+        TraceState = message.TraceState,
+        Baggage = message.Baggage,
     };
 
     private static (object Message, Type Type) Materialize(PendingMessage row)

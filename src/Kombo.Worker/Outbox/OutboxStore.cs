@@ -9,9 +9,11 @@ public static class OutboxStore
 {
     private const string InsertSql = """
         INSERT INTO outbox (message_id, message_type, body, correlation_id, conversation_id, initiator_id,
-                            request_id, destination, ordering_key, created_at, next_attempt_at)
+                            request_id, destination, ordering_key, created_at, next_attempt_at,
+                            trace_parent, trace_state, baggage)
         VALUES (@MessageId, @MessageType, @Body, @CorrelationId, @ConversationId, @InitiatorId,
-                @RequestId, @Destination, @OrderingKey, @CreatedAt, @CreatedAt)
+                @RequestId, @Destination, @OrderingKey, @CreatedAt, @CreatedAt,
+                @TraceParent, @TraceState, @Baggage)
         RETURNING sequence
         """;
 
@@ -21,7 +23,7 @@ public static class OutboxStore
         SELECT o.sequence AS Sequence, o.message_id AS MessageId, o.message_type AS MessageType, o.body AS Body,
                o.correlation_id AS CorrelationId, o.conversation_id AS ConversationId, o.initiator_id AS InitiatorId,
                o.request_id AS RequestId, o.destination AS Destination, o.ordering_key AS OrderingKey, o.attempts AS Attempts,
-               o.created_at AS CreatedAt
+               o.created_at AS CreatedAt, o.trace_parent AS TraceParent, o.trace_state AS TraceState, o.baggage AS Baggage
         FROM outbox AS o
         WHERE o.sent_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= @Now
           AND (o.ordering_key IS NULL OR NOT EXISTS (
@@ -127,6 +129,12 @@ public sealed record PendingMessage
     public int Attempts { get; init; }
 
     public long CreatedAt { get; init; }
+
+    public string? TraceParent { get; init; }
+
+    public string? TraceState { get; init; }
+
+    public string? Baggage { get; init; }
 
     /// <summary>When the commit holding the row became durable, for rows handed over by <see cref="CommittedRows"/>.</summary>
     public DateTimeOffset? CommittedAt { get; init; }

@@ -17,6 +17,14 @@ public sealed record OutgoingMessage(
     Uri? Destination,
     string? OrderingKey)
 {
+    /// <summary>The W3C traceparent of the work that wrote the row, restored on publish (<see cref="OutboxTrace"/>).</summary>
+    public string? TraceParent { get; init; }
+
+    public string? TraceState { get; init; }
+
+    /// <summary>W3C baggage of that work, <c>key=value</c> pairs, comma-separated.</summary>
+    public string? Baggage { get; init; }
+
     /// <summary>
     /// The event to publish for a command and, when the command came from a request client, the same message as the
     /// response. Both ids derive from the command id so a redelivered command writes the very same rows.

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Kombo.Worker.Inbox;
 using Kombo.Worker.Storage;
 using Kombo.Worker.Telemetry;
@@ -33,6 +34,8 @@ public sealed class TransactionalOutbox(
     {
         IReadOnlyList<OutgoingMessage> outgoing = [];
         IReadOnlyList<PendingMessage> rows = [];
+        // Captured here, on the command's own flow: the work below runs on the writer's thread.
+        var trace = Activity.Current;
         var committedAt = DateTimeOffset.MinValue;
         var written = await writer.WriteAsync((connection, transaction) =>
         {
@@ -42,7 +45,7 @@ public sealed class TransactionalOutbox(
                 return false;
             }
 
-            outgoing = work(connection, transaction, now);
+            outgoing = OutboxTrace.Stamp(work(connection, transaction, now), trace);
             committedAt = now;
             if (!_bypassForBenchmark)
             {

@@ -1,4 +1,5 @@
 using Kombo.Worker.KomboApi;
+using Kombo.Worker.Outbox;
 using MassTransit.Logging;
 using MassTransit.Monitoring;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -52,7 +53,7 @@ public static class TelemetryServiceCollectionExtensions
         if (endpoint is not null || !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             // No HttpClient instrumentation: its spans record url.full, and a by-token path is a credential.
-            telemetry.WithTracing(tracing => tracing.AddSource(DiagnosticHeaders.DefaultListenerName, KomboCallTelemetry.ActivitySourceName));
+            telemetry.WithTracing(tracing => tracing.AddSource(DiagnosticHeaders.DefaultListenerName, KomboCallTelemetry.ActivitySourceName, OutboxTrace.ActivitySourceName));
             if (endpoint is not null)
             {
                 telemetry.UseOtlpExporter(settings.OtlpProtocol == "http/protobuf" ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc, endpoint);

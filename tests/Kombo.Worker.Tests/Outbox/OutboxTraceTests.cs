@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using Kombo.Contracts;
+using Kombo.Worker.KomboApi;
+using Kombo.Worker.Outbox;
+using Kombo.Worker.Tests.Support;
+using MassTransit;
+using MassTransit.Logging;
+using MassTransit.Testing;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+
+namespace Kombo.Worker.Tests.Outbox;
+
+/// <summary>One trace from the consume of a command, through its Kombo call and commit, to the relay's publish.</summary>
+public sealed class OutboxTraceTests
+{
+    [Fact]
+    public async Task Consume_kombo_call_and_the_relays_publish_share_one_trace()
+    {
+        var spans = new List<Activity>();
+        using var tracing = Sdk.CreateTracerProviderBuilder()
+            .AddSource(DiagnosticHeaders.DefaultListenerName, KomboCallTelemetry.ActivitySourceName, OutboxTrace.ActivitySourceName)
+            .AddInMemoryExporter(spans)
+            .Build();
+        await using var harness = await Harness.StartAsync();
+        var command = new CreateConnectLink
+        {
+            CorrelationId = NewId.NextGuid(),
+            EndUserEmail = "admin@acme.test",
+            EndUserOrganizationName = "Acme, Inc.",
+            EndUserOriginId = "customer-trace",
+            IntegrationTool = "personio",
+        };
+
+        await harness.Bus.Bus.Publish(command);
+
+        Assert.True(await harness.Bus.Published.Any<LinkCreated>(m => m.Context.Message.CorrelationId == command.CorrelationId));
+        await Harness.EventuallyAsync(() =>
+        {
+            tracing.ForceFlush();
+            lock (spans)
+            {
+                return spans.Any(s => s.Source.Name == OutboxTrace.ActivitySourceName);
+            }
+        }, "the relay's publish span was exported");
+
+        List<Activity> exported;
+        lock (spans)
+        {
+            exported = [.. spans];
+        }
+
+        var consume = exported.Single(s => s.Source.Name == DiagnosticHeaders.DefaultListenerName && s.Kind == ActivityKind.Consumer
+            && s.DisplayName == "create-connect-link process");
+        var komboCall = exported.Single(s => s.Source.Name == KomboCallTelemetry.ActivitySourceName);
+        var relayPublish = exported.Single(s => s.Source.Name == OutboxTrace.ActivitySourceName);
+        var brokerSend = exported.Where(s => s.Source.Name == DiagnosticHeaders.DefaultListenerName && s.Kind == ActivityKind.Producer
+            && s.ParentSpanId == relayPublish.SpanId).ToList();
+
+        Assert.Equal(consume.TraceId, komboCall.TraceId);
+        Assert.Equal(consume.TraceId, relayPublish.TraceId);
+        Assert.Equal(consume.SpanId, relayPublish.ParentSpanId);
+        Assert.NotEmpty(brokerSend);
+        Assert.All(brokerSend, send => Assert.Equal(consume.TraceId, send.TraceId));
+    }
+}
