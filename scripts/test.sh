@@ -16,6 +16,17 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 scripts/rabbitmq.sh install
 
+# The documented Python subscriber (docs/examples/subscriber.py) is run by a test: it needs Debian's python3-pika.
+if ! /usr/bin/python3 -c 'import pika' >/dev/null 2>&1; then
+  sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  echo "test: installing python3-pika for the documented subscriber's test ..."
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pika >/dev/null 2>&1 \
+    || { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 \
+      && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pika >/dev/null 2>&1; } \
+    || echo "test: could not install python3-pika; the subscriber test will fail and say so" >&2
+fi
+
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 
