@@ -1,4 +1,5 @@
 using Kombo.Worker.Hosting;
+using Kombo.Worker.Storage;
 using Kombo.Worker.Tools;
 
 if (args is ["outbox", ..])
@@ -8,4 +9,6 @@ if (args is ["outbox", ..])
 
 var app = WorkerHost.CreateBuilder(args).Build();
 await app.RunAsync();
-return 0;
+
+// A non-zero exit, so the orchestrator sees a failure rather than a clean stop.
+return app.Services.GetRequiredService<SqliteWriter>().StoppedAbnormally.IsCompleted ? 1 : 0;

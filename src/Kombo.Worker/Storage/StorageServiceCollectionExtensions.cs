@@ -23,6 +23,7 @@ public static class StorageServiceCollectionExtensions
             return writer;
         });
         services.AddHostedService<SchemaInitializer>();
+        services.AddHostedService<DatabaseWriterWatchdog>();
         return services;
     }
 }
