@@ -166,7 +166,7 @@ public sealed class OutboxRelayTests
     }
 
     [Fact]
-    public async Task Cleanup_deletes_sent_rows_and_inbox_rows_past_their_retention()
+    public async Task Cleanup_deletes_sent_rows_and_inbox_rows_past_their_retention_and_nothing_else()
     {
         await using var harness = await Harness.StartAsync(new()
         {
@@ -176,15 +176,31 @@ public sealed class OutboxRelayTests
         });
         await AppendAsync(harness, Event(1), Event(2), Event(3));
         await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL") == 3, "the rows were sent");
+        await harness.StopRelayAsync();
+
+        // Rows cleanup must leave alone, all as old as the deleted ones: pending, backing off, parked, fresh redemptions.
+        harness.Execute("""
+            INSERT INTO outbox (message_id, message_type, body, correlation_id, created_at, next_attempt_at, attempts, last_error, parked_at)
+            VALUES ('pending', 'LinkCreated', '{}', 'c', 0, 0, 0, NULL, NULL),
+                   ('backing-off', 'LinkCreated', '{}', 'c', 0, 9999999999999, 2, 'x', NULL),
+                   ('parked', 'LinkCreated', '{}', 'c', 0, 0, 10, 'x', 1)
+            """);
         harness.Execute("INSERT INTO inbox VALUES ('old', 'c', 'x', 'succeeded', 0), ('new', 'c', 'x', 'succeeded', @Now)",
             new { Now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() });
+        harness.Execute("""
+            INSERT INTO integrations VALUES ('i-1', 'personio', 'customer-1', 'Acme', NULL, 'COMPLETED', 0, 0);
+            INSERT INTO token_redemptions VALUES ('old-token', 'i-1', 'e-1', 0), ('new-token', 'i-1', 'e-2', @Now);
+            """, new { Now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() });
 
         var result = await harness.Services.GetRequiredService<OutboxCleanup>().CleanUpAsync(CancellationToken.None);
 
         Assert.Equal(3, result.SentRowsDeleted);
         Assert.Equal(1, result.InboxRowsDeleted);
-        Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox"));
-        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM inbox WHERE message_id = 'new'"));
+        using var connection = harness.OpenDatabase();
+        Assert.Equal(["backing-off", "parked", "pending"], connection.Query<string>("SELECT message_id FROM outbox ORDER BY message_id"));
+        Assert.Equal(["new"], connection.Query<string>("SELECT message_id FROM inbox"));
+        Assert.Equal(["new-token"], connection.Query<string>("SELECT token_hash FROM token_redemptions"));
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM integrations"));
     }
 
     private static string LastError(Harness harness, OutgoingMessage message)
