@@ -31,6 +31,13 @@ public sealed record ChaosScale
 
     public int KomboFaultCommands { get; init; }
 
+    /// <summary>
+    /// How long the long-outage scenario keeps the broker refusing publishes: 4 minutes at full scale (what the issue
+    /// asks for, longer than MaxAttempts rounds of the relay), 20 s in the normal suite; <c>KOMBO_CHAOS_OUTAGE</c>
+    /// (a TimeSpan, e.g. <c>00:01:00</c>) overrides both.
+    /// </summary>
+    public TimeSpan LongOutage { get; init; }
+
     private static ChaosScale Read()
     {
         var value = (Environment.GetEnvironmentVariable(Variable) ?? "fast").Trim().ToLower(CultureInfo.InvariantCulture);
@@ -46,6 +53,7 @@ public sealed record ChaosScale
                 BrokerRestarts = 3,
                 DiskCommands = 1000,
                 KomboFaultCommands = 2000,
+                LongOutage = OutageOr(TimeSpan.FromMinutes(4)),
             },
             "fast" or "" => new ChaosScale
             {
@@ -57,8 +65,14 @@ public sealed record ChaosScale
                 BrokerRestarts = 1,
                 DiskCommands = 120,
                 KomboFaultCommands = 200,
+                LongOutage = OutageOr(TimeSpan.FromSeconds(20)),
             },
             _ => throw new InvalidOperationException($"{Variable} must be 'fast' or 'full' (got '{value}')."),
         };
     }
+
+    private static TimeSpan OutageOr(TimeSpan scaleDefault) =>
+        Environment.GetEnvironmentVariable("KOMBO_CHAOS_OUTAGE") is { Length: > 0 } value
+            ? TimeSpan.Parse(value, CultureInfo.InvariantCulture)
+            : scaleDefault;
 }
