@@ -8,7 +8,8 @@ if (args is ["outbox", ..])
 }
 
 var app = WorkerHost.CreateBuilder(args).Build();
+var writer = app.Services.GetRequiredService<SqliteWriter>();
 await app.RunAsync();
 
 // A non-zero exit, so the orchestrator sees a failure rather than a clean stop.
-return app.Services.GetRequiredService<SqliteWriter>().StoppedAbnormally.IsCompleted ? 1 : 0;
+return writer.StoppedAbnormally.IsCompleted ? 1 : 0;
