@@ -51,6 +51,11 @@ public sealed class OutboxRelayTests
         await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
     }
 
+    /// <remarks>
+    /// Not the proof of the lanes: the in-memory transport completes publishes in the order they start, so this would
+    /// pass without them. WorkerOnBrokerTests.Relay_keeps_each_end_users_commit_order_on_the_broker is the proof, and
+    /// KillTests checks the same order across kills.
+    /// </remarks>
     [Fact]
     public async Task With_many_lanes_each_end_users_events_keep_their_commit_order()
     {
