@@ -30,6 +30,7 @@ public sealed partial class OutboxRelay(
 
     // When the first row that failed on its own comes due again: the relay sweeps then, not a poll interval later.
     private DateTimeOffset? _nextRetryAt;
+    private uint _probes;
     private readonly SentMarks _marks = new(writer, time, logger);
     private readonly RelayRows _rows = new(committedRows, database, options.Value, time);
 
@@ -116,6 +117,17 @@ public sealed partial class OutboxRelay(
         if (rows.Count == 0)
         {
             return 0;
+        }
+
+        if (_outageDelay > TimeSpan.Zero && rows.Count > 1)
+        {
+            // While the broker is down, one row probes it: a publish abandoned at its confirm timeout still goes out
+            // once the broker is back, so every row tried in an outage round is one more duplicate. The probe is the
+            // first row of an end user (order holds) and rotates, so one row that only looks like an outage cannot
+            // hold up everybody. The rest stay in the table for the next sweep.
+            var heads = rows.DistinctBy(row => row.OrderingKey ?? row.CorrelationId).ToList();
+            rows = [heads[(int)(_probes++ % (uint)heads.Count)]];
+            _rows.SweepNext();
         }
 
         // MassTransit does not keep the order in which concurrent publishes start, so order comes from lanes: the

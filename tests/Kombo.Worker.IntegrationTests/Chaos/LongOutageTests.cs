@@ -42,6 +42,7 @@ public sealed class LongOutageTests(RabbitMqBroker broker, KomboEmulatorFixture 
         await using var ledger = await EventLedger.StartAsync(broker, _virtualHost);
         var logs = new LogCapture();
         OutageFindings during;
+        var errors = "";
         TimeSpan drained;
         StoreFindings store;
         await using (var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, kombo, new()
@@ -66,6 +67,7 @@ public sealed class LongOutageTests(RabbitMqBroker broker, KomboEmulatorFixture 
                     "events waited in the outbox while the broker refused publishes", TimeSpan.FromSeconds(30));
                 await Task.Delay(outage);
                 during = Inspect(databasePath);
+                errors = OutageErrors(databasePath);
             }
             finally
             {
@@ -98,7 +100,7 @@ public sealed class LongOutageTests(RabbitMqBroker broker, KomboEmulatorFixture 
             Unanswered = unanswered,
             Duration = started.Elapsed,
             Notes = $"at the end of the outage: {during.Pending} pending, {during.Failed} with an outage error, max attempts {during.MaxAttempts}, " +
-                    $"{during.Parked} parked; drained {drained.TotalSeconds:0.0} s after recovery; at the end {store.ParkedOutbox} parked",
+                    $"{during.Parked} parked (errors: {errors}); drained {drained.TotalSeconds:0.0} s after recovery; at the end {store.ParkedOutbox} parked",
         });
 
         Assert.True(during.Failed > 0, "no publish failed during the outage: the scenario did not test anything");
@@ -131,6 +133,14 @@ public sealed class LongOutageTests(RabbitMqBroker broker, KomboEmulatorFixture 
                    COALESCE(SUM(parked_at IS NOT NULL), 0) AS Parked
             FROM outbox
             """);
+    }
+
+    private static string OutageErrors(string databasePath)
+    {
+        using var connection = Open(databasePath);
+        return string.Join("; ", connection.Query<(string Error, long Rows)>(
+                "SELECT last_error, COUNT(*) FROM outbox WHERE sent_at IS NULL AND last_error IS NOT NULL GROUP BY last_error ORDER BY 2 DESC LIMIT 3")
+            .Select(e => $"{e.Rows}x {(e.Error.Length > 80 ? e.Error[..80] : e.Error)}"));
     }
 
     private static long UnsentThrough(string databasePath, long sequence)

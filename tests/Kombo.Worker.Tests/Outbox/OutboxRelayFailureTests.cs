@@ -36,17 +36,18 @@ public sealed class OutboxRelayFailureTests
         var b = Event(2, orderingKey: "customer-2");
 
         // The broker is down: every publish of every row fails the way a lost connection or a confirm timeout does.
-        faults.Fail = _ => true;
+        faults.Fail = _ => new TimeoutException("injected: no confirm from the broker");
         await CommitAsync(harness, a, b);
         await Harness.EventuallyAsync(() => faults.Failed >= 20, "both rows failed ten outage rounds each");
         Assert.Equal(0, Attempts(harness, a));
         Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL"));
 
-        // The broker is back, and row A alone fails once more in a round in which B gets through.
-        var failedBefore = faults.Failed;
-        faults.Fail = id => id == a.MessageId && faults.Failed == failedBefore;
+        // The broker is back, and row A fails once more for a reason of its own: that costs its first attempt only.
+        var once = 1;
+        faults.Fail = id => id == a.MessageId && Interlocked.Exchange(ref once, 0) == 1 ? new InvalidOperationException("injected: refused once") : null;
         await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "both rows were sent");
         Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL"));
+        Assert.Equal(1, Attempts(harness, a));
     }
 
     [Fact]
@@ -64,8 +65,7 @@ public sealed class OutboxRelayFailureTests
         var faults = new PublishFaults();
         using var observer = harness.Bus.Bus.ConnectPublishObserver(faults);
         var unsendable = Event(1, orderingKey: "customer-1");
-        faults.Fail = id => id == unsendable.MessageId;
-        faults.Error = () => new InvalidOperationException("injected: the broker refuses this message");
+        faults.Fail = id => id == unsendable.MessageId ? new InvalidOperationException("injected: the broker refuses this message") : null;
 
         await CommitAsync(harness, unsendable);
         await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the unsendable row was parked");
@@ -123,9 +123,8 @@ internal sealed class PublishFaults : IPublishObserver
     private int _published;
     private int _failed;
 
-    public Func<Guid, bool>? Fail { get; set; }
-
-    public Func<Exception> Error { get; set; } = () => new TimeoutException("injected: no confirm from the broker");
+    /// <summary>The error a publish of this message id fails with, or null to let it through.</summary>
+    public Func<Guid, Exception?>? Fail { get; set; }
 
     public Func<Guid, CancellationToken, Task>? Hold { get; set; }
 
@@ -141,10 +140,10 @@ internal sealed class PublishFaults : IPublishObserver
             await hold(id, context.CancellationToken);
         }
 
-        if (Fail?.Invoke(id) == true)
+        if (Fail?.Invoke(id) is { } error)
         {
             Interlocked.Increment(ref _failed);
-            throw Error();
+            throw error;
         }
     }
 
