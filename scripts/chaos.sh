@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The chaos suite at full size: the real worker against a private RabbitMQ node and the Kombo emulator, through bad
-# input, log secrets, a full disk, 20 kill -9s of the worker process over 5,000 commands, broker restarts and a flaky
-# Kombo. Prints one summary row per scenario. Needs root (the disk scenario mounts a small tmpfs) and rabbitmq-server,
+# input, log secrets, a full disk, 20 kill -9s of the worker process over 5,000 commands, broker restarts, a 4-minute
+# broker outage (memory alarm; KOMBO_CHAOS_OUTAGE=00:01:00 shortens it) and a flaky Kombo. Prints one summary row per
+# scenario. Needs root (the disk scenario mounts a small tmpfs) and rabbitmq-server,
 # which it installs if missing. The same tests run at a small scale inside every `dotnet test` (Category=Chaos).
 #
-#   scripts/chaos.sh                          full scale (KOMBO_CHAOS_SCALE=full), Release, about 10 minutes
+#   scripts/chaos.sh                          full scale (KOMBO_CHAOS_SCALE=full), Release, about 15 minutes
 #   scripts/chaos.sh --fast                   the scale CI runs
 #   scripts/chaos.sh --filter Kill            one scenario (matched against the test class name)
 #   KOMBO_ARTIFACTS_PATH=/tmp/art scripts/chaos.sh    build into a private artifacts root
@@ -23,7 +24,7 @@ while (($# > 0)); do
     --fast) scale=fast ;;
     --full) scale=full ;;
     --filter) filter="Category=Chaos&FullyQualifiedName~Chaos.$2"; shift ;;
-    -h | --help) sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "chaos: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

@@ -1,5 +1,6 @@
 using Kombo.Worker.ErrorQueues;
 using Kombo.Worker.Hosting;
+using Kombo.Worker.Storage;
 using Kombo.Worker.Tools;
 
 if (args is ["outbox", ..])
@@ -23,5 +24,8 @@ if (ConfigurationCheck.Problems(app.Services) is { Count: > 0 } problems)
     return 1;
 }
 
+var writer = app.Services.GetRequiredService<SqliteWriter>();
 await app.RunAsync();
-return 0;
+
+// A non-zero exit, so the orchestrator sees a failure rather than a clean stop.
+return writer.StoppedAbnormally.IsCompleted ? 1 : 0;

@@ -25,6 +25,9 @@ public abstract class CommandConsumerDefinition<TConsumer, TCommand> : ConsumerD
         IConsumerConfigurator<TConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
+        // A Fault<T> holds the whole command (a RedeemConnectToken's token) and is published to an exchange any
+        // subscriber can bind: a failed command goes to its _error queue only, which keeps the original for an operator.
+        endpointConfigurator.PublishFaults = false;
         endpointConfigurator.UseFilter(new CommandIntakeFilter<TCommand>(_options.MaxMessageBytes));
         endpointConfigurator.ConfigureDeadLetter(deadLetter => deadLetter.UseFilter(new UnconsumedMessageFilter<TCommand>()));
 

@@ -7,8 +7,9 @@ namespace Kombo.Worker.Outbox;
 
 /// <summary>
 /// Publishes committed outbox rows with publisher confirms, in commit order per end user, on parallel lanes, and marks
-/// each round sent in one transaction. A row is "sent" only once the broker confirmed it, so delivery is at least once; the stored
-/// message id lets subscribers drop the duplicates that a crash between confirm and mark can cause.
+/// each row sent as soon as the broker confirmed it (<see cref="SentMarks"/>). A row is "sent" only once the broker
+/// confirmed it, so delivery is at least once; the stored message id lets subscribers drop the duplicates that a crash
+/// between confirm and mark can cause.
 /// </summary>
 public sealed partial class OutboxRelay(
     IBus bus,
@@ -21,19 +22,16 @@ public sealed partial class OutboxRelay(
     WorkerMetrics metrics,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
+    /// <summary>Longest pause between rounds while the broker is down: the relay resumes within it once it is back.</summary>
+    internal static readonly TimeSpan MaxOutageDelay = TimeSpan.FromSeconds(1);
+
     private readonly OutboxOptions _options = options.Value;
     private TimeSpan _outageDelay = TimeSpan.Zero;
 
-    // Rows the broker confirmed whose "sent" mark is still being committed. A fully successful round does not wait
-    // for its mark: the next round publishes meanwhile and leaves these rows out, so no row goes out twice.
-    private readonly Lock _markingLock = new();
-    private readonly HashSet<long> _marking = [];
-    private Task _previousMark = Task.CompletedTask;
-
-    // Rows the broker confirmed whose mark failed (a full or read-only disk): they are marked again with the next
-    // round, never published again, so an outage of the disk does not turn into a stream of duplicates.
-    private readonly HashSet<long> _unmarked = [];
-
+    // When the first row that failed on its own comes due again: the relay sweeps then, not a poll interval later.
+    private DateTimeOffset? _nextRetryAt;
+    private uint _probes;
+    private readonly SentMarks _marks = new(writer, time, logger);
     private readonly RelayRows _rows = new(committedRows, database, options.Value, time);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -45,8 +43,8 @@ public sealed partial class OutboxRelay(
 
         await RelayUntilStoppedAsync(stoppingToken);
 
-        // The last round's mark, so a graceful stop does not publish those rows again after a restart.
-        await _previousMark;
+        // Every confirmed row's mark, so a graceful stop does not publish those rows again after a restart.
+        await _marks.FlushAsync();
     }
 
     private async Task RelayUntilStoppedAsync(CancellationToken stoppingToken)
@@ -75,15 +73,8 @@ public sealed partial class OutboxRelay(
 
             try
             {
-                var wait = _outageDelay > TimeSpan.Zero ? _outageDelay : _options.PollInterval;
-                if (_outageDelay > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, time, stoppingToken);
-                }
-                else
-                {
-                    await signal.WaitAsync(wait, stoppingToken);
-                }
+                // A commit wakes the relay even while the broker is down, so it never sleeps through new rows.
+                await signal.WaitAsync(NextWait(), stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -109,27 +100,34 @@ public sealed partial class OutboxRelay(
 
     private async Task<int> RelayRoundAsync(CancellationToken cancellationToken)
     {
-        // Taken before the read: a row that left this set before the read began was marked before it, so the read
-        // cannot see it as due.
-        HashSet<long> marking;
-        List<long> unmarked;
-        lock (_markingLock)
+        if (_nextRetryAt <= time.GetUtcNow())
         {
-            marking = [.. _marking, .. _unmarked];
-            unmarked = [.. _unmarked];
+            _nextRetryAt = null;
+            _rows.SweepNext();
         }
 
-        var rows = _rows.Next(marking);
+        if (_marks.NeedRetry && !await _marks.FlushAsync())
+        {
+            _outageDelay = LongerOutageDelay();
+        }
 
+        // Taken before the read: a row that left this set before the read began was marked before it, so the read
+        // cannot see it as due.
+        var rows = _rows.Next(_marks.Unmarked());
         if (rows.Count == 0)
         {
-            if (unmarked.Count > 0)
-            {
-                await _previousMark;
-                await MarkAgainAsync(unmarked);
-            }
-
             return 0;
+        }
+
+        if (_outageDelay > TimeSpan.Zero && rows.Count > 1)
+        {
+            // While the broker is down, one row probes it: a publish abandoned at its confirm timeout still goes out
+            // once the broker is back, so every row tried in an outage round is one more duplicate. The probe is the
+            // first row of an end user (order holds) and rotates, so one row that only looks like an outage cannot
+            // hold up everybody. The rest stay in the table for the next sweep.
+            var heads = rows.DistinctBy(row => row.OrderingKey ?? row.CorrelationId).ToList();
+            rows = [heads[(int)(_probes++ % (uint)heads.Count)]];
+            _rows.SweepNext();
         }
 
         // MassTransit does not keep the order in which concurrent publishes start, so order comes from lanes: the
@@ -152,56 +150,46 @@ public sealed partial class OutboxRelay(
             // Each task's own exception is read below.
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
         var now = time.GetUtcNow();
-        var sent = new List<long>(rows.Count);
         var failures = new List<PublishFailure>();
         var anySucceeded = publishes.Any(p => p.IsCompletedSuccessfully);
+        var outage = false;
         for (var i = 0; i < rows.Count; i++)
         {
-            if (publishes[i].IsCompletedSuccessfully)
+            var exception = publishes[i].Exception?.GetBaseException();
+            if (publishes[i].IsCompletedSuccessfully || exception is HeldBackException
+                || (publishes[i].IsCanceled && cancellationToken.IsCancellationRequested))
             {
-                sent.Add(rows[i].Sequence);
+                continue;
             }
-            else if (publishes[i].Exception?.GetBaseException() is not HeldBackException)
-            {
-                metrics.PublishFailed();
-                failures.Add(Failure(rows[i], publishes[i].Exception?.GetBaseException(), anySucceeded, now));
-            }
+
+            metrics.PublishFailed();
+            var failure = Failure(rows[i], exception, anySucceeded, now);
+            outage |= !failure.CountsAsAttempt;
+            failures.Add(failure);
         }
 
-        // Marks commit in round order, so at most this round's and the previous round's rows await their mark: that
-        // bounds the rows a crash can publish twice. (Not waiting measured no faster: A/B of 3 runs each, 2026-11-30.)
-        await _previousMark;
-        sent.AddRange(unmarked);
-        lock (_markingLock)
-        {
-            _marking.UnionWith(sent);
-        }
-
-        var mark = ForgetWhenMarkedAsync(writer.WriteAsync((connection, transaction) =>
-        {
-            OutboxStore.MarkSent(connection, transaction, sent, now);
-            OutboxStore.RecordFailures(connection, transaction, failures, now);
-            return true;
-        }, CancellationToken.None), sent);
-
-        if (failures.Count > 0 || sent.Count < rows.Count + unmarked.Count)
+        if (publishes.Any(p => !p.IsCompletedSuccessfully))
         {
             // A failure's back-off (and the order it holds for its end user) must be committed before the next read,
             // and only the table knows which rows it holds back.
             _rows.SweepNext();
-            if (!await mark)
-            {
-                throw new InvalidOperationException("The outbox could not record this round's results; it is retried.");
-            }
-        }
-        else
-        {
-            _previousMark = mark;
         }
 
-        _outageDelay = anySucceeded || failures.Count == 0 ? TimeSpan.Zero : LongerOutageDelay();
+        if (failures.Count > 0)
+        {
+            await writer.WriteAsync((connection, transaction) =>
+            {
+                OutboxStore.RecordFailures(connection, transaction, failures, now);
+                return true;
+            }, CancellationToken.None);
+        }
+
+        _outageDelay = outage ? LongerOutageDelay() : TimeSpan.Zero;
+        foreach (var failure in failures.Where(f => f.CountsAsAttempt && !f.Park))
+        {
+            _nextRetryAt = _nextRetryAt is { } earlier && earlier < failure.NextAttemptAt ? earlier : failure.NextAttemptAt;
+        }
 
         foreach (var parked in failures.Where(f => f.Park))
         {
@@ -213,67 +201,40 @@ public sealed partial class OutboxRelay(
         return rows.Count;
     }
 
-    private PublishFailure Failure(PendingMessage row, Exception? exception, bool brokerReachable, DateTimeOffset now)
+    private PublishFailure Failure(PendingMessage row, Exception? exception, bool anySucceeded, DateTimeOffset now)
     {
+        var error = exception is null ? "unknown error" : $"{exception.GetType().Name}: {exception.Message}";
+
+        // A failure while the broker is demonstrably unavailable is the broker's, not the row's: it costs no attempt
+        // and no back-off of its own, so a long outage parks nothing. The relay-wide pause paces such rounds instead.
+        if (exception is not UnpublishableMessageException && !anySucceeded
+            && (BrokerFailures.IsBrokerTrouble(exception) || !BrokerFailures.BusIsHealthy(bus)))
+        {
+            return new PublishFailure(row.Sequence, error, now, Park: false, CountsAsAttempt: false);
+        }
+
         var attempts = row.Attempts + 1;
         var backoff = TimeSpan.FromTicks(Math.Min(
             _options.RetryBaseDelay.Ticks * (1L << Math.Min(attempts - 1, 30)),
             _options.RetryMaxDelay.Ticks));
-
-        // When nothing at all got through, the broker is the problem, not this row: such rounds never park a row,
-        // so a long broker outage leaves every row pending until it returns.
-        var rowSpecific = exception is UnpublishableMessageException || brokerReachable;
-        var error = exception is null ? "unknown error" : $"{exception.GetType().Name}: {exception.Message}";
-        return new PublishFailure(row.Sequence, error, now + backoff, Park: rowSpecific && attempts >= _options.MaxAttempts);
+        return new PublishFailure(row.Sequence, error, now + backoff, Park: attempts >= _options.MaxAttempts);
     }
 
-    /// <returns>Whether the mark committed.</returns>
-    private async Task<bool> ForgetWhenMarkedAsync(Task mark, List<long> sequences)
+    private TimeSpan NextWait()
     {
-        var marked = false;
-        try
+        var wait = _outageDelay > TimeSpan.Zero ? _outageDelay : _options.PollInterval;
+        if (_nextRetryAt is { } retryAt)
         {
-            await mark;
-            marked = true;
-        }
-        catch (Exception ex)
-        {
-            LogMarkFailed(ex, sequences.Count);
-        }
-        finally
-        {
-            lock (_markingLock)
-            {
-                _marking.ExceptWith(sequences);
-                if (marked)
-                {
-                    _unmarked.ExceptWith(sequences);
-                }
-                else
-                {
-                    _unmarked.UnionWith(sequences);
-                }
-            }
+            var untilRetry = retryAt - time.GetUtcNow();
+            wait = untilRetry < wait ? untilRetry : wait;
         }
 
-        return marked;
+        return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
     }
 
-    private async Task MarkAgainAsync(List<long> sequences)
-    {
-        var now = time.GetUtcNow();
-        var marked = await ForgetWhenMarkedAsync(
-            writer.WriteAsync((connection, transaction) =>
-            {
-                OutboxStore.MarkSent(connection, transaction, sequences, now);
-                return true;
-            }, CancellationToken.None),
-            sequences);
-        _outageDelay = marked ? TimeSpan.Zero : LongerOutageDelay();
-    }
-
-    private TimeSpan LongerOutageDelay() =>
-        TimeSpan.FromTicks(Math.Min(Math.Max(_outageDelay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks), _options.RetryMaxDelay.Ticks));
+    private TimeSpan LongerOutageDelay() => TimeSpan.FromTicks(Math.Min(
+        Math.Max(_outageDelay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks),
+        Math.Min(_options.RetryMaxDelay.Ticks, MaxOutageDelay.Ticks)));
 
     private int LaneOf(PendingMessage row) =>
         (int)((uint)StringComparer.Ordinal.GetHashCode(row.OrderingKey ?? row.CorrelationId) % (uint)_options.PublishLanes);
@@ -293,6 +254,7 @@ public sealed partial class OutboxRelay(
         }
 
         await OutboxPublishing.PublishAsync(bus, row, cancellationToken);
+        _marks.Confirmed(row.Sequence);
 
         // At the confirm itself, not at the end of the round: a round lasts as long as its slowest lane.
         metrics.Published((time.GetUtcNow() - (row.CommittedAt ?? UnixTime.FromMs(row.CreatedAt))).TotalMilliseconds);
@@ -304,9 +266,6 @@ public sealed partial class OutboxRelay(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox:BypassForBenchmark is on: events are published straight from the consumers, " +
         "without the outbox's guarantees. This switch exists for the benchmark only; never use it in production")]
     private partial void LogBypassedForBenchmark();
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not mark {Rows} published outbox rows as sent; the mark is retried (after a restart they are published again)")]
-    private partial void LogMarkFailed(Exception exception, int rows);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "An outbox relay round failed; retrying")]
     private partial void LogRelayRoundFailed(Exception exception);

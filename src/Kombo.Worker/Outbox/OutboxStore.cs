@@ -35,18 +35,19 @@ public static class OutboxStore
         LIMIT @Limit
         """;
 
-    // The end users whose next row must wait for an earlier one that failed: the relay hands such users' new rows
-    // back to the table's order above.
+    // The end users whose next row must wait for an earlier one that failed (an outage failure costs no attempt but
+    // leaves its error): the relay hands such users' new rows back to the table's order above.
     private const string HeldOrderingKeysSql = """
         SELECT DISTINCT ordering_key FROM outbox
-        WHERE sent_at IS NULL AND ordering_key IS NOT NULL AND (parked_at IS NOT NULL OR attempts > 0)
+        WHERE sent_at IS NULL AND ordering_key IS NOT NULL
+          AND (parked_at IS NOT NULL OR attempts > 0 OR last_error IS NOT NULL)
         """;
 
     private const string MarkSentSql = "UPDATE outbox SET sent_at = @SentAt WHERE sequence = @Sequence";
 
     private const string RecordFailureSql = """
         UPDATE outbox
-        SET attempts = attempts + 1,
+        SET attempts = attempts + @CountsAsAttempt,
             last_error = @Error,
             next_attempt_at = @NextAttemptAt,
             parked_at = CASE WHEN @Park THEN @Now END
@@ -96,6 +97,7 @@ public static class OutboxStore
             f.Error,
             NextAttemptAt = UnixTime.ToMs(f.NextAttemptAt),
             f.Park,
+            CountsAsAttempt = f.CountsAsAttempt ? 1 : 0,
             Now = at,
         }), transaction);
     }
@@ -140,4 +142,5 @@ public sealed record PendingMessage
     public DateTimeOffset? CommittedAt { get; init; }
 }
 
-public sealed record PublishFailure(long Sequence, string Error, DateTimeOffset NextAttemptAt, bool Park);
+/// <param name="CountsAsAttempt">False for a failure during a broker outage, which never uses up the row's attempts.</param>
+public sealed record PublishFailure(long Sequence, string Error, DateTimeOffset NextAttemptAt, bool Park, bool CountsAsAttempt = true);

@@ -16,6 +16,7 @@ public sealed class SqliteWriter : IAsyncDisposable
     private readonly SqliteDatabase _database;
     private readonly int _maxWritesPerCommit;
     private readonly Task _loop;
+    private readonly TaskCompletionSource<Exception> _stoppedAbnormally = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public SqliteWriter(SqliteDatabase database, IOptions<StorageOptions> options)
     {
@@ -30,6 +31,9 @@ public sealed class SqliteWriter : IAsyncDisposable
     /// </summary>
     public event Action<int>? Committed;
 
+    /// <summary>Completes, with the cause, if the writer's loop ever ends other than through <see cref="DisposeAsync"/>.</summary>
+    public Task<Exception> StoppedAbnormally => _stoppedAbnormally.Task;
+
     /// <param name="committed">
     /// Runs on the writer thread once the commit holding this write is durable, in commit order across writes, before
     /// any write's task completes.
@@ -38,11 +42,7 @@ public sealed class SqliteWriter : IAsyncDisposable
         Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken = default, Action<T>? committed = null)
     {
         var write = new Write<T>(work, committed, cancellationToken);
-        if (!_queue.Writer.TryWrite(write))
-        {
-            throw new ObjectDisposedException(nameof(SqliteWriter), "The database writer has stopped.");
-        }
-
+        Enqueue(write);
         return write.Completion.Task;
     }
 
@@ -53,13 +53,25 @@ public sealed class SqliteWriter : IAsyncDisposable
     public Task CheckpointAsync(CancellationToken cancellationToken = default)
     {
         var checkpoint = new Checkpoint(cancellationToken);
-        if (!_queue.Writer.TryWrite(checkpoint))
-        {
-            throw new ObjectDisposedException(nameof(SqliteWriter), "The database writer has stopped.");
-        }
-
+        Enqueue(checkpoint);
         return checkpoint.Completion.Task;
     }
+
+    /// <summary>Test seam: ends the writer's loop the way an unexpected exception escaping it would.</summary>
+    internal void BreakLoopForTesting(Exception cause) => Enqueue(new Breaker(cause));
+
+    private void Enqueue(IWrite write)
+    {
+        if (!_queue.Writer.TryWrite(write))
+        {
+            throw Stopped();
+        }
+    }
+
+    // An IOException, so the commands' storage retry keeps them unacknowledged until the worker restarts.
+    private Exception Stopped() => _stoppedAbnormally.Task.IsCompleted
+        ? new DatabaseWriterStoppedException(_stoppedAbnormally.Task.Result)
+        : new ObjectDisposedException(nameof(SqliteWriter), "The database writer has stopped.");
 
     public async ValueTask DisposeAsync()
     {
@@ -71,6 +83,7 @@ public sealed class SqliteWriter : IAsyncDisposable
     {
         var batch = new List<IWrite>(_maxWritesPerCommit);
         SqliteConnection? connection = null;
+        Exception? abnormal = null;
         try
         {
             while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
@@ -79,6 +92,11 @@ public sealed class SqliteWriter : IAsyncDisposable
                 Checkpoint? checkpoint = null;
                 while (batch.Count < _maxWritesPerCommit && _queue.Reader.TryRead(out var write))
                 {
+                    if (write is Breaker breaker)
+                    {
+                        throw breaker.Cause;
+                    }
+
                     if (write is Checkpoint standalone)
                     {
                         checkpoint = standalone;
@@ -103,8 +121,14 @@ public sealed class SqliteWriter : IAsyncDisposable
                 }
                 catch (Exception ex)
                 {
-                    // The connection may be in an unknown state (disk full, file gone): start afresh next time.
-                    connection?.Dispose();
+                    // The connection may be in an unknown state (disk full, file gone): start afresh next time, on a
+                    // new native handle rather than the same one back from the pool.
+                    if (connection is not null)
+                    {
+                        SqliteConnection.ClearPool(connection);
+                        connection.Dispose();
+                    }
+
                     connection = null;
                     foreach (var write in batch)
                     {
@@ -115,13 +139,30 @@ public sealed class SqliteWriter : IAsyncDisposable
                 }
             }
         }
+        catch (Exception ex)
+        {
+            abnormal = ex;
+        }
         finally
         {
-            connection?.Dispose();
+            // Closed before anything is failed: a write queued from now on fails at once instead of waiting forever.
+            if (abnormal is not null)
+            {
+                _stoppedAbnormally.TrySetResult(abnormal);
+            }
+
+            _queue.Writer.TryComplete();
+            foreach (var write in batch)
+            {
+                write.Fail(Stopped());
+            }
+
             while (_queue.Reader.TryRead(out var write))
             {
-                write.Fail(new ObjectDisposedException(nameof(SqliteWriter), "The database writer has stopped."));
+                write.Fail(Stopped());
             }
+
+            connection?.Dispose();
         }
     }
 
@@ -140,6 +181,13 @@ public sealed class SqliteWriter : IAsyncDisposable
             }
             catch (Exception ex) when (ex is not SqliteException { SqliteErrorCode: SQLiteFull or SQLiteIoErr })
             {
+                // Some errors (SQLITE_BUSY, SQLITE_NOMEM) roll back the whole transaction: every write in it is lost,
+                // so all of them fail with this write's own, retryable, error instead of the savepoint's.
+                if (SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) != 0)
+                {
+                    throw;
+                }
+
                 transaction.Rollback("write");
                 transaction.Release("write");
                 write.Fail(ex);
@@ -182,6 +230,29 @@ public sealed class SqliteWriter : IAsyncDisposable
         void Complete();
 
         void Fail(Exception exception);
+    }
+
+    private sealed class Breaker(Exception cause) : IWrite
+    {
+        public Exception Cause => cause;
+
+        public bool IsCancelled => false;
+
+        public void Execute(SqliteConnection connection, SqliteTransaction transaction)
+        {
+        }
+
+        public void AfterCommit()
+        {
+        }
+
+        public void Complete()
+        {
+        }
+
+        public void Fail(Exception exception)
+        {
+        }
     }
 
     private sealed class Checkpoint(CancellationToken cancellationToken) : IWrite

@@ -12,7 +12,8 @@ public sealed record StorageOptions
 
     /// <summary>
     /// <c>FULL</c> (default) makes every acknowledged command survive power loss; <c>NORMAL</c> is faster and can lose
-    /// the last commits on power loss (never on a process crash).
+    /// the last commits on power loss (never on a process crash). The relay may already have published those commits'
+    /// events, and they stay published: with <c>NORMAL</c> a power loss can leave ghost events for work that is gone.
     /// </summary>
     [RegularExpression("^(FULL|NORMAL)$", ErrorMessage = "Storage:Synchronous must be FULL or NORMAL.")]
     public string Synchronous { get; init; } = "FULL";

@@ -70,6 +70,18 @@ public sealed class ChaosAmqp : IAsyncDisposable
         }
     }
 
+    /// <summary>A durable queue bound to each of <paramref name="exchanges"/> (fanout, declared if missing).</summary>
+    public async Task BindQueueAsync(string queue, params string[] exchanges)
+    {
+        await using var channel = await _connection.CreateChannelAsync();
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+        foreach (var exchange in exchanges)
+        {
+            await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
+            await channel.QueueBindAsync(queue, exchange, "");
+        }
+    }
+
     /// <summary>Takes every message now in <paramref name="queue"/> (acknowledged, so they are gone afterwards).</summary>
     public async Task<IReadOnlyList<BasicGetResult>> DrainAsync(string queue)
     {

@@ -36,6 +36,13 @@ public sealed record ChaosScale
 
     public int WebhookKills { get; init; }
 
+    /// <summary>
+    /// How long the long-outage scenario keeps the broker refusing publishes: 4 minutes at full scale (what the issue
+    /// asks for, longer than MaxAttempts rounds of the relay), 20 s in the normal suite; <c>KOMBO_CHAOS_OUTAGE</c>
+    /// (a TimeSpan, e.g. <c>00:01:00</c>) overrides both.
+    /// </summary>
+    public TimeSpan LongOutage { get; init; }
+
     private static ChaosScale Read()
     {
         var value = (Environment.GetEnvironmentVariable(Variable) ?? "fast").Trim().ToLower(CultureInfo.InvariantCulture);
@@ -53,6 +60,7 @@ public sealed record ChaosScale
                 KomboFaultCommands = 2000,
                 WebhookIntegrations = 600,
                 WebhookKills = 10,
+                LongOutage = OutageOr(TimeSpan.FromMinutes(4)),
             },
             "fast" or "" => new ChaosScale
             {
@@ -66,8 +74,14 @@ public sealed record ChaosScale
                 KomboFaultCommands = 200,
                 WebhookIntegrations = 60,
                 WebhookKills = 3,
+                LongOutage = OutageOr(TimeSpan.FromSeconds(20)),
             },
             _ => throw new InvalidOperationException($"{Variable} must be 'fast' or 'full' (got '{value}')."),
         };
     }
+
+    private static TimeSpan OutageOr(TimeSpan scaleDefault) =>
+        Environment.GetEnvironmentVariable("KOMBO_CHAOS_OUTAGE") is { Length: > 0 } value
+            ? TimeSpan.Parse(value, CultureInfo.InvariantCulture)
+            : scaleDefault;
 }

@@ -20,8 +20,12 @@ public sealed class ChaosWorkload
 
     public IReadOnlyList<ChaosCommand> Commands { get; }
 
-    /// <summary>Every third command redeems a token; the others create links (each for an end user of its own).</summary>
-    public static async Task<ChaosWorkload> CreateAsync(KomboEmulatorFixture kombo, int count, string label)
+    /// <summary>
+    /// Every third command redeems a token; the others create links, for an end user of their own or, with
+    /// <paramref name="commandsPerEndUser"/>, several consecutive commands per end user (whose events must keep their
+    /// commit order).
+    /// </summary>
+    public static async Task<ChaosWorkload> CreateAsync(KomboEmulatorFixture kombo, int count, string label, int commandsPerEndUser = 1)
     {
         var redeems = count / 3;
         var tokens = redeems == 0 ? [] : await kombo.IssueTokensAsync(redeems);
@@ -46,7 +50,7 @@ public sealed class ChaosWorkload
                     correlationId,
                     endUserEmail = $"admin{i}@acme.test",
                     endUserOrganizationName = "Acme, Inc.",
-                    endUserOriginId = $"{label}-{i}",
+                    endUserOriginId = $"{label}-{i / commandsPerEndUser}",
                     integrationTool = "personio",
                 }), null));
             }

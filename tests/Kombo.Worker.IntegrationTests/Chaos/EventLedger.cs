@@ -92,6 +92,17 @@ public sealed class EventLedger : IAsyncDisposable
             .Select(g => $"{g.Key.Type} {g.Key.CorrelationId}: {string.Join(", ", g.Select(e => e.MessageId))}")
             .ToList();
 
+    /// <summary>Duplicates whose body differs from the first copy's: a ghost (a second, different answer), not a republish.</summary>
+    public IReadOnlyList<string> DuplicatesWithOtherContent() =>
+        _entries.Where(e => e.CorrelationId != Guid.Empty)
+            .GroupBy(e => (e.Type, e.CorrelationId))
+            .Where(g => g.Select(e => e.Message.GetRawText()).Distinct(StringComparer.Ordinal).Count() > 1)
+            .Select(g => $"{g.Key.Type} {g.Key.CorrelationId}: {g.Count()} copies, {g.Select(e => e.Message.GetRawText()).Distinct(StringComparer.Ordinal).Count()} bodies")
+            .ToList();
+
+    /// <summary>Message ids in the order their first copy arrived.</summary>
+    public IReadOnlyList<string> FirstArrivals() => [.. _entries.Select(e => e.MessageId).Distinct(StringComparer.Ordinal)];
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -1,9 +1,13 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
+using Dapper;
 using Kombo.Contracts;
 using Kombo.Emulator.Faults;
 using Kombo.Worker.IntegrationTests.Infrastructure;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
 using Xunit.Abstractions;
 
 namespace Kombo.Worker.IntegrationTests.Chaos;
@@ -11,8 +15,9 @@ namespace Kombo.Worker.IntegrationTests.Chaos;
 /// <summary>
 /// Scenario 2: with every logger at its most verbose (Microsoft, System.Net.Http, MassTransit, Polly, the worker), the
 /// worker creates a link, redeems its token, redeems it again, fails on an unknown token, rides out a Kombo outage and
-/// is refused by Kombo for a wrong API key; not one log line, structured value, scope or logged exception holds the
-/// API key, a connect token or a link.
+/// is refused by Kombo for a wrong API key, and fails a redemption for good; not one log line, structured value, scope
+/// or logged exception, no error-queue header, no event body (but a LinkCreated's own link) and no recorded outbox
+/// error holds the API key, a connect token or a link, and no Fault event is published for the failed redemption.
 /// </summary>
 [Collection(BrokerCollection.Name)]
 [Trait("Category", "Chaos")]
@@ -40,6 +45,10 @@ public sealed class SecretsTests(RabbitMqBroker broker, ITestOutputHelper output
         var wrongKey = $"sk-chaos-wrong-{Guid.NewGuid():N}";
         var secrets = new Dictionary<string, string> { ["API key"] = _apiKey, ["wrong API key"] = wrongKey };
         var answered = 0;
+        var faults = 0;
+        IReadOnlyList<BasicGetResult> errored = [];
+        List<string> lastErrors = [];
+        List<LedgerEntry> events = [];
 
         await using (var worker = await StartVerboseWorkerAsync(_virtualHost, _apiKey, logs))
         await using (var ledger = await EventLedger.StartAsync(broker, _virtualHost))
@@ -64,6 +73,16 @@ public sealed class SecretsTests(RabbitMqBroker broker, ITestOutputHelper output
             secrets["other customer's token"] = mismatched;
             Assert.Equal(FailureReasons.OriginMismatch, (await RedeemAsync(amqp, ledger, mismatched, "customer-secret")).Reason);
 
+            // A redemption that fails for good (a bug, injected as a trigger; before the Kombo outage opens the circuit):
+            // it goes to the _error queue, and no Fault<RedeemConnectToken> carrying its token is published.
+            await amqp.BindQueueAsync(FaultQueue, "MassTransit:Fault", "MassTransit:Fault--Kombo.Contracts:RedeemConnectToken--");
+            var faultingToken = (await _kombo.IssueTokensAsync(1))[0].Token;
+            secrets["token of a faulting redemption"] = faultingToken;
+            ExecuteOnDatabase(worker, "CREATE TRIGGER fail_integration BEFORE INSERT ON integrations BEGIN SELECT RAISE(ABORT, 'injected: a bug'); END");
+            await amqp.PublishJsonAsync("redeem-connect-token", JsonSerializer.Serialize(new { correlationId = Guid.NewGuid(), token = faultingToken }), Guid.NewGuid());
+            await Eventually.HoldsAsync(() => amqp.QueueStateAsync(ErrorQueue).GetAwaiter().GetResult().Messages == 1, "the faulting redemption reached the error queue");
+            ExecuteOnDatabase(worker, "DROP TRIGGER fail_integration");
+
             // Kombo down: every attempt and redelivery fails, and the retry and circuit-breaker logging runs.
             var outageToken = (await _kombo.IssueTokensAsync(1))[0].Token;
             secrets["token redeemed during an outage"] = outageToken;
@@ -72,6 +91,11 @@ public sealed class SecretsTests(RabbitMqBroker broker, ITestOutputHelper output
             Assert.Equal(FailureReasons.KomboUnavailable, (await CreateLinkAsync(amqp, ledger, "customer-outage")).Reason);
             await _kombo.ResetAsync();
             answered = ledger.Entries.Count;
+
+            faults = (await amqp.DrainAsync(FaultQueue)).Count;
+            errored = await amqp.DrainAsync(ErrorQueue);
+            lastErrors = QueryDatabase(worker, "SELECT last_error FROM outbox WHERE last_error IS NOT NULL");
+            events = [.. ledger.Entries];
         }
 
         // Kombo refuses the key (401): worker configured with a wrong one.
@@ -94,15 +118,31 @@ public sealed class SecretsTests(RabbitMqBroker broker, ITestOutputHelper output
             .SelectMany(log => secrets.Where(secret => log.Text.Contains(secret.Value, StringComparison.Ordinal))
                 .Select(secret => $"{secret.Key} in {log.Category} [{log.Level}]: {log.Text}"))
             .ToList();
+
+        // Beyond the logs: error-queue headers, event bodies (a LinkCreated carries its own link, by design) and the
+        // outbox's recorded publish errors. The error queue's body keeps the original command, token included (README).
+        var errorHeaders = errored.SelectMany(message => message.BasicProperties.Headers ?? new Dictionary<string, object?>())
+            .Select(header => $"{header.Key}={(header.Value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : header.Value)}")
+            .ToList();
+        leaks.AddRange(errorHeaders.SelectMany(header => secrets.Where(secret => header.Contains(secret.Value, StringComparison.Ordinal))
+            .Select(secret => $"{secret.Key} in an error-queue header: {header}")));
+        leaks.AddRange(events.SelectMany(e => secrets
+            .Where(secret => !(e.Type == nameof(LinkCreated) && secret.Key is "link" or "link token"))
+            .Where(secret => e.Message.GetRawText().Contains(secret.Value, StringComparison.Ordinal))
+            .Select(secret => $"{secret.Key} in a {e.Type} event body")));
+        leaks.AddRange(lastErrors.SelectMany(error => secrets.Where(secret => error.Contains(secret.Value, StringComparison.Ordinal))
+            .Select(secret => $"{secret.Key} in the outbox's last_error: {error}")));
         var categories = captured.GroupBy(l => l.Category.Split('.')[0]).ToDictionary(g => g.Key, g => g.Count());
         output.WriteLine($"{captured.Count} log entries: " + string.Join(", ", categories.OrderByDescending(c => c.Value).Select(c => $"{c.Key} {c.Value}")));
         ChaosReport.Record(output, new ChaosOutcome
         {
             Scenario = "secrets",
-            Commands = 9,
+            Commands = 10,
             Unanswered = 9 - answered,
             Duration = started.Elapsed,
-            Notes = $"{captured.Count} log entries at Trace from {captured.Select(l => l.Category).Distinct().Count()} categories; {leaks.Count} leaks of {secrets.Count} secrets",
+            Notes = $"{captured.Count} log entries at Trace from {captured.Select(l => l.Category).Distinct().Count()} categories, " +
+                    $"{errorHeaders.Count} error-queue headers, {events.Count} events, {lastErrors.Count} outbox errors; " +
+                    $"{leaks.Count} leaks of {secrets.Count} secrets; {faults} fault events (1 command to _error, not answered, by design)",
         });
 
         Assert.True(leaks.Count == 0, "Secrets in the logs:" + Environment.NewLine + string.Join(Environment.NewLine, leaks.Take(20)));
@@ -111,6 +151,32 @@ public sealed class SecretsTests(RabbitMqBroker broker, ITestOutputHelper output
         Assert.Contains(captured, l => l.Category.StartsWith("Microsoft", StringComparison.Ordinal) && l.Level <= LogLevel.Debug);
         Assert.Contains(captured, l => l.Category.StartsWith("Kombo.Worker", StringComparison.Ordinal) && l.Level <= LogLevel.Debug);
         Assert.Equal(9, answered);
+        Assert.Equal(0, faults);
+        Assert.Single(errored);
+        Assert.Contains(secrets["token of a faulting redemption"], Encoding.UTF8.GetString(errored[0].Body.Span), StringComparison.Ordinal);
+        Assert.Contains(errorHeaders, header => header.StartsWith("MT-Fault-Message=", StringComparison.Ordinal));
+    }
+
+    private const string FaultQueue = "chaos-secrets-faults";
+    private const string ErrorQueue = "redeem-connect-token_error";
+
+    private static void ExecuteOnDatabase(WorkerUnderTest worker, string sql)
+    {
+        using var connection = OpenDatabase(worker);
+        connection.Execute(sql);
+    }
+
+    private static List<string> QueryDatabase(WorkerUnderTest worker, string sql)
+    {
+        using var connection = OpenDatabase(worker);
+        return [.. connection.Query<string>(sql)];
+    }
+
+    private static SqliteConnection OpenDatabase(WorkerUnderTest worker)
+    {
+        var connection = new SqliteConnection($"Data Source={Path.Combine(worker.Directory, "worker.db")};Pooling=False;Default Timeout=30");
+        connection.Open();
+        return connection;
     }
 
     private Task<WorkerUnderTest> StartVerboseWorkerAsync(string virtualHost, string apiKey, LogCapture logs) =>

@@ -65,7 +65,9 @@ public sealed class CommandRetryTests
 
         await probe.SendAsync();
 
-        Assert.True(await probe.Harness.Published.Any<Fault<ProbeCommand>>());
+        Assert.True(await probe.Harness.Consumed.Any<ProbeCommand>(c => c.Exception is not null));
+        await probe.Harness.InactivityTask;
+        Assert.False(await probe.Harness.Published.Any<Fault<ProbeCommand>>()); // to _error, with no Fault event
         Assert.Single(probe.Attempts);
     }
 

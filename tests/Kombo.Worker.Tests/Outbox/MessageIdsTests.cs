@@ -29,4 +29,17 @@ public sealed class MessageIdsTests
         Assert.Equal('5', id[14]);
         Assert.Contains(id[19], "89ab");
     }
+
+    /// <summary>
+    /// Pinned ids, computed independently (Python's hashlib over namespace, command id and purpose, RFC 9562 §5.5):
+    /// a change to the namespace, the byte order or the purpose strings would change every event id across a rolling
+    /// deploy, and subscribers would take the old and new copies of one event for two.
+    /// </summary>
+    [Theory]
+    [InlineData("00000000-0000-0000-0000-000000000001", "LinkCreated", "24b3c429-fa1c-5878-90e9-f0a54e1de209")]
+    [InlineData("0b9f3c2e-5d4a-4c1b-8e7f-112233445566", "response:ConnectTokenRedemptionFailed", "49ce5de2-022f-5ca4-8be8-01c350bfd367")]
+    public void Derived_ids_match_their_pinned_values(string command, string purpose, string expected)
+    {
+        Assert.Equal(Guid.Parse(expected), MessageIds.Derive(Guid.Parse(command), purpose));
+    }
 }

@@ -51,6 +51,11 @@ public sealed class OutboxRelayTests
         await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
     }
 
+    /// <remarks>
+    /// Not the proof of the lanes: the in-memory transport completes publishes in the order they start, so this would
+    /// pass without them. WorkerOnBrokerTests.Relay_keeps_each_end_users_commit_order_on_the_broker is the proof, and
+    /// KillTests checks the same order across kills.
+    /// </remarks>
     [Fact]
     public async Task With_many_lanes_each_end_users_events_keep_their_commit_order()
     {
@@ -136,7 +141,8 @@ public sealed class OutboxRelayTests
 
         await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the poison row was parked");
         await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the other end user's row was published");
-        await harness.RelayOnceAsync();
+        await harness.StopRelayAsync();
+        Assert.Equal(0, await harness.NewRelay().RelayOnceAsync(CancellationToken.None));
         var published = harness.Bus.Published.Select<LinkCreated>().Select(p => p.Context.MessageId).ToList();
         Assert.Equal([otherEndUser.MessageId], published.Select(id => id!.Value));
         Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL"));
@@ -165,7 +171,7 @@ public sealed class OutboxRelayTests
     }
 
     [Fact]
-    public async Task Cleanup_deletes_sent_rows_and_inbox_rows_past_their_retention()
+    public async Task Cleanup_deletes_sent_rows_and_inbox_rows_past_their_retention_and_nothing_else()
     {
         await using var harness = await Harness.StartAsync(new()
         {
@@ -175,15 +181,31 @@ public sealed class OutboxRelayTests
         });
         await AppendAsync(harness, Event(1), Event(2), Event(3));
         await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL") == 3, "the rows were sent");
+        await harness.StopRelayAsync();
+
+        // Rows cleanup must leave alone, all as old as the deleted ones: pending, backing off, parked, fresh redemptions.
+        harness.Execute("""
+            INSERT INTO outbox (message_id, message_type, body, correlation_id, created_at, next_attempt_at, attempts, last_error, parked_at)
+            VALUES ('pending', 'LinkCreated', '{}', 'c', 0, 0, 0, NULL, NULL),
+                   ('backing-off', 'LinkCreated', '{}', 'c', 0, 9999999999999, 2, 'x', NULL),
+                   ('parked', 'LinkCreated', '{}', 'c', 0, 0, 10, 'x', 1)
+            """);
         harness.Execute("INSERT INTO inbox VALUES ('old', 'c', 'x', 'succeeded', 0), ('new', 'c', 'x', 'succeeded', @Now)",
             new { Now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() });
+        harness.Execute("""
+            INSERT INTO integrations VALUES ('i-1', 'personio', 'customer-1', 'Acme', NULL, 'COMPLETED', 0, 0);
+            INSERT INTO token_redemptions VALUES ('old-token', 'i-1', 'e-1', 0), ('new-token', 'i-1', 'e-2', @Now);
+            """, new { Now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() });
 
         var result = await harness.Services.GetRequiredService<OutboxCleanup>().CleanUpAsync(CancellationToken.None);
 
         Assert.Equal(3, result.SentRowsDeleted);
         Assert.Equal(1, result.InboxRowsDeleted);
-        Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox"));
-        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM inbox WHERE message_id = 'new'"));
+        using var connection = harness.OpenDatabase();
+        Assert.Equal(["backing-off", "parked", "pending"], connection.Query<string>("SELECT message_id FROM outbox ORDER BY message_id"));
+        Assert.Equal(["new"], connection.Query<string>("SELECT message_id FROM inbox"));
+        Assert.Equal(["new-token"], connection.Query<string>("SELECT token_hash FROM token_redemptions"));
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM integrations"));
     }
 
     private static string LastError(Harness harness, OutgoingMessage message)

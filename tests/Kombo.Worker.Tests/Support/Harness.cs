@@ -103,7 +103,12 @@ public sealed class Harness : IAsyncDisposable
 
     public WebhookEndpoint WebhookEndpoint => _provider.GetRequiredService<WebhookEndpoint>();
 
-    public Task<int> RelayOnceAsync() => _provider.GetRequiredService<OutboxRelay>().RelayOnceAsync(CancellationToken.None);
+    /// <summary>Stops the hosted relay, so a test can run rounds itself without two relays sharing one state.</summary>
+    public Task StopRelayAsync() => _provider.GetRequiredService<OutboxRelay>().StopAsync(CancellationToken.None);
+
+    /// <summary>A relay of the test's own, which only sweeps the table: nothing hands it rows.</summary>
+    public OutboxRelay NewRelay() => ActivatorUtilities.CreateInstance<OutboxRelay>(
+        _provider, new CommittedRows(new OutboxSignal(), TimeProvider.System), new OutboxSignal());
 
     /// <summary>Waits, bounded, until <paramref name="condition"/> holds.</summary>
     public static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? timeout = null)

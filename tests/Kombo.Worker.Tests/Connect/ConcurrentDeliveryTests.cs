@@ -1,0 +1,87 @@
+using Dapper;
+using Kombo.Contracts;
+using Kombo.Worker.Tests.Support;
+using MassTransit;
+using MassTransit.Testing;
+
+namespace Kombo.Worker.Tests.Connect;
+
+/// <summary>
+/// Two deliveries handled at the same time, both past every lookup before either commits: Kombo is held until both
+/// calls have arrived, so the decision falls inside the commit's transaction (the inbox's INSERT OR IGNORE, the
+/// redemption's winner check).
+/// </summary>
+public sealed class ConcurrentDeliveryTests
+{
+    [Fact]
+    public async Task Same_command_delivered_twice_at_once_has_one_effect_and_one_event()
+    {
+        await using var harness = await Harness.StartAsync();
+        using var bothCalled = HoldKomboUntilCalls(harness, 2);
+        var command = new CreateConnectLink
+        {
+            CorrelationId = NewId.NextGuid(),
+            EndUserEmail = "admin@acme.test",
+            EndUserOrganizationName = "Acme, Inc.",
+            EndUserOriginId = "customer-1",
+            IntegrationTool = "personio",
+            LinkType = "EMBEDDED",
+        };
+        var messageId = NewId.NextGuid();
+
+        await Task.WhenAll(
+            harness.Bus.Bus.Publish(command, context => context.MessageId = messageId),
+            harness.Bus.Bus.Publish(command, context => context.MessageId = messageId));
+
+        // The harness lists one consume per message id, so the Kombo calls and the table tell the two apart.
+        await Harness.EventuallyAsync(() => harness.Kombo.CreateLinkCalls == 2 && harness.Count("SELECT COUNT(*) FROM inbox") == 1, "both deliveries were handled");
+        await harness.Bus.InactivityTask;
+        Assert.True(bothCalled.IsSet, "the two deliveries did not overlap");
+        Assert.Equal(2, harness.Kombo.CreateLinkCalls);
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM connect_links"));
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM outbox WHERE message_type = 'LinkCreated'"));
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM inbox"));
+    }
+
+    [Fact]
+    public async Task Two_commands_redeeming_one_token_at_once_record_it_once_and_share_the_first_event_id()
+    {
+        await using var harness = await Harness.StartAsync();
+        harness.Kombo.AddToken("token-1", "personio:abc", "customer-1");
+        using var bothCalled = HoldKomboUntilCalls(harness, 2);
+        RedeemConnectToken Redeem() => new() { CorrelationId = NewId.NextGuid(), Token = "token-1", ExpectedEndUserOriginId = "customer-1" };
+
+        await Task.WhenAll(harness.Bus.Bus.Publish(Redeem()), harness.Bus.Bus.Publish(Redeem()));
+
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM inbox") == 2, "both commands were committed");
+        Assert.True(bothCalled.IsSet, "the two redemptions did not overlap");
+        Assert.Equal(2, harness.Kombo.TokenCalls);
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM integrations"));
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM token_redemptions"));
+        using var connection = harness.OpenDatabase();
+        var events = connection.Query<string>("SELECT message_id FROM outbox WHERE message_type = 'IntegrationConnected'").ToList();
+        Assert.Equal(2, events.Count);
+        Assert.Single(events.Distinct());
+        Assert.Equal(events[0], connection.ExecuteScalar<string>("SELECT event_message_id FROM token_redemptions"));
+    }
+
+    /// <summary>Each Kombo call waits (bounded) until <paramref name="calls"/> calls have arrived, then answers as usual.</summary>
+    private static CountdownEvent HoldKomboUntilCalls(Harness harness, int calls)
+    {
+        var arrived = new CountdownEvent(calls);
+        harness.Kombo.Respond = _ =>
+        {
+            lock (arrived)
+            {
+                if (!arrived.IsSet)
+                {
+                    arrived.Signal();
+                }
+            }
+
+            arrived.Wait(TimeSpan.FromSeconds(1.5));
+            return null;
+        };
+        return arrived;
+    }
+}

@@ -1,0 +1,157 @@
+using Kombo.Contracts;
+using Kombo.Worker.Outbox;
+using Kombo.Worker.Storage;
+using Kombo.Worker.Tests.Support;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Kombo.Worker.Tests.Outbox;
+
+/// <summary>The relay through broker outages, unsendable rows and stops: what it counts, parks and marks.</summary>
+public sealed class OutboxRelayFailureTests
+{
+    private static OutgoingMessage Event(int number, string? orderingKey = null, Uri? destination = null)
+    {
+        var correlationId = NewId.NextGuid();
+        var message = new LinkCreated { CorrelationId = correlationId, Link = $"https://connect.kombo.test/{number}", LinkType = "EMBEDDED" };
+        return new OutgoingMessage(NewId.NextGuid(), nameof(LinkCreated), OutboxMessageTypes.Serialize(message),
+            correlationId, null, null, null, destination, orderingKey);
+    }
+
+    private static Task CommitAsync(Harness harness, params OutgoingMessage[] messages) =>
+        harness.Services.GetRequiredService<SqliteWriter>().WriteAsync(
+            (connection, transaction) => OutboxStore.Append(connection, transaction, messages, TimeProvider.System.GetUtcNow()),
+            committed: harness.Services.GetRequiredService<CommittedRows>().Add);
+
+    private static long Attempts(Harness harness, OutgoingMessage message) =>
+        harness.Count("SELECT attempts FROM outbox WHERE message_id = @Id", new { Id = message.MessageId.ToString() });
+
+    [Fact]
+    public async Task Broker_outage_costs_no_attempts_so_a_row_that_fails_once_after_it_is_not_parked()
+    {
+        await using var harness = await Harness.StartAsync(new() { ["Outbox:MaxAttempts"] = "3" });
+        var faults = new PublishFaults();
+        using var observer = harness.Bus.Bus.ConnectPublishObserver(faults);
+        var a = Event(1, orderingKey: "customer-1");
+        var b = Event(2, orderingKey: "customer-2");
+
+        // The broker is down: every publish of every row fails the way a lost connection or a confirm timeout does.
+        faults.Fail = _ => new TimeoutException("injected: no confirm from the broker");
+        await CommitAsync(harness, a, b);
+        await Harness.EventuallyAsync(() => faults.Failed >= 20, "both rows failed ten outage rounds each");
+        Assert.Equal(0, Attempts(harness, a));
+        Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL"));
+
+        // The broker is back, and row A fails once more for a reason of its own: that costs its first attempt only.
+        var once = 1;
+        faults.Fail = id => id == a.MessageId && Interlocked.Exchange(ref once, 0) == 1 ? new InvalidOperationException("injected: refused once") : null;
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "both rows were sent");
+        Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL"));
+        Assert.Equal(1, Attempts(harness, a));
+    }
+
+    [Fact]
+    public async Task Unsendable_row_failing_alone_is_parked_and_an_event_committed_after_it_still_goes_out()
+    {
+        // A relay-wide back-off of up to an hour would hold the later event far longer than the bounded wait below;
+        // no sweep for ten minutes, so the later event must come through the handover.
+        await using var harness = await Harness.StartAsync(new()
+        {
+            ["Outbox:MaxAttempts"] = "3",
+            ["Outbox:RetryBaseDelay"] = "00:00:00.100",
+            ["Outbox:RetryMaxDelay"] = "01:00:00",
+            ["Outbox:PollInterval"] = "00:10:00",
+        });
+        var faults = new PublishFaults();
+        using var observer = harness.Bus.Bus.ConnectPublishObserver(faults);
+        var unsendable = Event(1, orderingKey: "customer-1");
+        faults.Fail = id => id == unsendable.MessageId ? new InvalidOperationException("injected: the broker refuses this message") : null;
+
+        await CommitAsync(harness, unsendable);
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the unsendable row was parked");
+        Assert.Equal(3, Attempts(harness, unsendable));
+
+        var later = Event(2, orderingKey: "customer-2");
+        await CommitAsync(harness, later);
+        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(p => p.Context.MessageId == later.MessageId), "the later event was published");
+    }
+
+    [Fact]
+    public async Task Confirmed_rows_are_marked_sent_while_their_round_is_still_publishing()
+    {
+        await using var harness = await Harness.StartAsync(new() { ["Outbox:PublishLanes"] = "1" });
+        var faults = new PublishFaults();
+        using var observer = harness.Bus.Bus.ConnectPublishObserver(faults);
+        var messages = Enumerable.Range(0, 100).Select(i => Event(i)).ToArray();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        faults.Hold = (id, cancellationToken) => id == messages[50].MessageId ? gate.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
+
+        await CommitAsync(harness, messages);
+
+        // The round cannot end while row 50 waits for its confirm; the 50 rows before it are confirmed. (Waited for
+        // less than the relay's 15 s confirm timeout, which would end the round.)
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL") == 50,
+            "the confirmed rows were marked", TimeSpan.FromSeconds(10));
+        gate.SetResult();
+        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
+        Assert.Equal(messages.Length, faults.Published);
+    }
+
+    [Fact]
+    public async Task Graceful_stop_marks_every_row_the_broker_confirmed()
+    {
+        await using var harness = await Harness.StartAsync(new() { ["Outbox:PublishLanes"] = "1" });
+        var faults = new PublishFaults();
+        using var observer = harness.Bus.Bus.ConnectPublishObserver(faults);
+        var messages = Enumerable.Range(0, 100).Select(i => Event(i)).ToArray();
+        var never = new TaskCompletionSource();
+        faults.Hold = (id, cancellationToken) => id == messages[20].MessageId ? never.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
+
+        await CommitAsync(harness, messages);
+        await Harness.EventuallyAsync(() => faults.Published == 20, "20 rows were confirmed");
+        await harness.StopRelayAsync();
+
+        Assert.Equal(20, faults.Published);
+        Assert.Equal(20, harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL"));
+        Assert.Equal(0, harness.Count("SELECT MAX(attempts) FROM outbox"));
+    }
+}
+
+/// <summary>Fails or holds chosen publishes on the in-memory bus, and counts what got through.</summary>
+internal sealed class PublishFaults : IPublishObserver
+{
+    private int _published;
+    private int _failed;
+
+    /// <summary>The error a publish of this message id fails with, or null to let it through.</summary>
+    public Func<Guid, Exception?>? Fail { get; set; }
+
+    public Func<Guid, CancellationToken, Task>? Hold { get; set; }
+
+    public int Published => Volatile.Read(ref _published);
+
+    public int Failed => Volatile.Read(ref _failed);
+
+    public async Task PrePublish<T>(PublishContext<T> context) where T : class
+    {
+        var id = context.MessageId ?? Guid.Empty;
+        if (Hold is { } hold)
+        {
+            await hold(id, context.CancellationToken);
+        }
+
+        if (Fail?.Invoke(id) is { } error)
+        {
+            Interlocked.Increment(ref _failed);
+            throw error;
+        }
+    }
+
+    public Task PostPublish<T>(PublishContext<T> context) where T : class
+    {
+        Interlocked.Increment(ref _published);
+        return Task.CompletedTask;
+    }
+
+    public Task PublishFault<T>(PublishContext<T> context, Exception exception) where T : class => Task.CompletedTask;
+}
