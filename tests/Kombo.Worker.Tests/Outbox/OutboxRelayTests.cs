@@ -193,7 +193,7 @@ public sealed class OutboxRelayTests
         harness.Execute("INSERT INTO inbox VALUES ('old', 'c', 'x', 'succeeded', 0), ('new', 'c', 'x', 'succeeded', @Now)",
             new { Now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() });
         harness.Execute("""
-            INSERT INTO integrations VALUES ('i-1', 'personio', 'customer-1', 'Acme', NULL, 'COMPLETED', 0, 0);
+            INSERT INTO integrations (integration_id, tool, end_user_origin_id, end_user_organization_name, end_user_email, setup_status, connected_at, updated_at) VALUES ('i-1', 'personio', 'customer-1', 'Acme', NULL, 'COMPLETED', 0, 0);
             INSERT INTO token_redemptions VALUES ('old-token', 'i-1', 'e-1', 0), ('new-token', 'i-1', 'e-2', @Now);
             """, new { Now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() });
 
