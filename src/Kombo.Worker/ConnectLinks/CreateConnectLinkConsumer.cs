@@ -60,7 +60,7 @@ public sealed partial class CreateConnectLinkConsumer(
         KomboResult<CreatedLink> result;
         try
         {
-            result = await kombo.CreateLinkAsync(ToRequest(command), context.CancellationToken);
+            result = await KomboAnswerMemo.OnceAsync(context, () => kombo.CreateLinkAsync(ToRequest(command), context.CancellationToken));
         }
         catch (KomboUnavailableException ex) when (options.Value.IsLastAttempt(context))
         {

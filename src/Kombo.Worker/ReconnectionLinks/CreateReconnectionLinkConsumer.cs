@@ -54,12 +54,12 @@ public sealed partial class CreateReconnectionLinkConsumer(
         KomboResult<CreatedLink> result;
         try
         {
-            result = await kombo.RelinkAsync(command.IntegrationId!, new RelinkRequest
+            result = await KomboAnswerMemo.OnceAsync(context, () => kombo.RelinkAsync(command.IntegrationId!, new RelinkRequest
             {
                 Language = command.Language,
                 ScopeConfigId = command.ScopeConfigId,
                 LinkType = command.LinkType,
-            }, context.CancellationToken);
+            }, context.CancellationToken));
         }
         catch (KomboUnavailableException ex) when (options.Value.IsLastAttempt(context))
         {

@@ -60,9 +60,9 @@ public sealed partial class RedeemConnectTokenConsumer(
         KomboResult<ConnectedIntegration> result;
         try
         {
-            result = komboOptions.Value.UseActivateIntegration
-                ? await kombo.ActivateIntegrationAsync(command.Token!, context.CancellationToken)
-                : await kombo.GetIntegrationByTokenAsync(command.Token!, context.CancellationToken);
+            result = await KomboAnswerMemo.OnceAsync(context, () => komboOptions.Value.UseActivateIntegration
+                ? kombo.ActivateIntegrationAsync(command.Token!, context.CancellationToken)
+                : kombo.GetIntegrationByTokenAsync(command.Token!, context.CancellationToken));
         }
         catch (KomboUnavailableException ex) when (options.Value.IsLastAttempt(context))
         {

@@ -19,6 +19,9 @@ public sealed class FakeKombo : HttpMessageHandler
 
     public Func<HttpRequestMessage, HttpResponseMessage?>? Respond { get; set; }
 
+    /// <summary>As Kombo's tokens are: the first redemption of a token spends it, later ones get 404 INPUT_INVALID.</summary>
+    public bool SingleUseTokens { get; set; }
+
     public int CreateLinkCalls => Volatile.Read(ref _createLinkCalls);
 
     public int TokenCalls => Volatile.Read(ref _tokenCalls);
@@ -93,7 +96,8 @@ public sealed class FakeKombo : HttpMessageHandler
         var token = path.Contains("/integration-by-token/", StringComparison.Ordinal)
             ? Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..])
             : JsonDocument.Parse(await request.Content!.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("token").GetString()!;
-        return Integrations.TryGetValue(token, out var integration)
+        var found = SingleUseTokens ? Integrations.TryRemove(token, out var integration) : Integrations.TryGetValue(token, out integration);
+        return found
             ? Json(HttpStatusCode.OK, new { status = "success", data = integration })
             : Error(HttpStatusCode.NotFound, "PLATFORM.INPUT_INVALID", "The token is invalid or has expired.");
     }
