@@ -115,11 +115,11 @@ public sealed class KomboClient(
             }
 
             KomboClientLog.Rejected(logger, endpoint, error.HttpStatus, error.Code);
-            return KomboResult<T>.Failure(error);
+            return KomboResult<T>.Failure(error) with { Attempts = call.Attempts };
         }
 
         KomboClientLog.Succeeded(logger, endpoint, call.Attempts);
-        return ReadSuccess(response.Body, successType, isComplete);
+        return ReadSuccess(response.Body, successType, isComplete) with { Attempts = call.Attempts };
     }
 
     private async ValueTask<KomboResponse> AttemptAsync(KomboCall call, Func<HttpRequestMessage> createRequest, CancellationToken cancellationToken)

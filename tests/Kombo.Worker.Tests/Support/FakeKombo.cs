@@ -19,6 +19,9 @@ public sealed class FakeKombo : HttpMessageHandler
 
     public Func<HttpRequestMessage, HttpResponseMessage?>? Respond { get; set; }
 
+    /// <summary>Like <see cref="Respond"/>, asynchronously (to hang or to wait for a signal); runs after it.</summary>
+    public Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage?>>? RespondAsync { get; set; }
+
     /// <summary>As Kombo's tokens are: the first redemption of a token spends it, later ones get 404 INPUT_INVALID.</summary>
     public bool SingleUseTokens { get; set; }
 
@@ -72,6 +75,11 @@ public sealed class FakeKombo : HttpMessageHandler
             return overridden;
         }
 
+        if (RespondAsync is { } respondAsync && await respondAsync(request, cancellationToken) is { } later)
+        {
+            return later;
+        }
+
         if (request.Headers.Authorization?.Parameter != Harness.ApiKey)
         {
             return Error(HttpStatusCode.Unauthorized, "PLATFORM.AUTHENTICATION_INVALID", "The API key is invalid.");
@@ -96,6 +104,12 @@ public sealed class FakeKombo : HttpMessageHandler
         var token = path.Contains("/integration-by-token/", StringComparison.Ordinal)
             ? Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..])
             : JsonDocument.Parse(await request.Content!.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("token").GetString()!;
+        return AnswerToken(token);
+    }
+
+    /// <summary>What integration-by-token answers for <paramref name="token"/> (spending it, with single-use tokens).</summary>
+    public HttpResponseMessage AnswerToken(string token)
+    {
         var found = SingleUseTokens ? Integrations.TryRemove(token, out var integration) : Integrations.TryGetValue(token, out integration);
         return found
             ? Json(HttpStatusCode.OK, new { status = "success", data = integration })
