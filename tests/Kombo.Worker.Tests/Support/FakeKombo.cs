@@ -14,6 +14,7 @@ public sealed class FakeKombo : HttpMessageHandler
     private int _createLinkCalls;
     private int _tokenCalls;
     private int _relinkCalls;
+    private int _keyChecks;
 
     public ConcurrentDictionary<string, object> Integrations { get; } = new();
 
@@ -30,6 +31,8 @@ public sealed class FakeKombo : HttpMessageHandler
     public int TokenCalls => Volatile.Read(ref _tokenCalls);
 
     public int RelinkCalls => Volatile.Read(ref _relinkCalls);
+
+    public int KeyChecks => Volatile.Read(ref _keyChecks);
 
     /// <summary>Integration ids that relink knows; others answer 404 <c>PLATFORM.INTEGRATION_NOT_FOUND</c>.</summary>
     public ConcurrentDictionary<string, bool> RelinkableIntegrations { get; } = new();
@@ -65,6 +68,10 @@ public sealed class FakeKombo : HttpMessageHandler
         {
             Interlocked.Increment(ref _relinkCalls);
         }
+        else if (path.EndsWith("/check-api-key", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _keyChecks);
+        }
         else
         {
             Interlocked.Increment(ref _tokenCalls);
@@ -83,6 +90,11 @@ public sealed class FakeKombo : HttpMessageHandler
         if (request.Headers.Authorization?.Parameter != Harness.ApiKey)
         {
             return Error(HttpStatusCode.Unauthorized, "PLATFORM.AUTHENTICATION_INVALID", "The API key is invalid.");
+        }
+
+        if (path.EndsWith("/check-api-key", StringComparison.Ordinal))
+        {
+            return Json(HttpStatusCode.OK, new { status = "success", data = new { environment_id = "env-test" } });
         }
 
         if (path.EndsWith("/connect/create-link", StringComparison.Ordinal))
