@@ -5,6 +5,9 @@ namespace Kombo.Worker.Webhooks;
 
 public static class WebhookServiceCollectionExtensions
 {
+    /// <summary>The health and metrics listener's own addresses, kept before the webhook listener's join them.</summary>
+    internal const string HealthUrlsKey = "Webhooks:HealthListenerUrls";
+
     /// <summary>
     /// The webhook receiver. Its listener (<see cref="WebhookOptions.Urls"/>) is added to the host's addresses only
     /// when <c>Kombo:WebhookSecret</c> is set (<see cref="WorkerHostAddresses"/>), and served by <see cref="WebhookListenerFilter"/>.
@@ -40,6 +43,7 @@ public static class WebhookServiceCollectionExtensions
 
         var health = configuration[WebHostDefaults.ServerUrlsKey] ?? "http://localhost:5000";
         var webhooks = configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Urls)}"] ?? new WebhookOptions().Urls;
+        webHost.UseSetting(HealthUrlsKey, health);
         webHost.UseUrls([.. WebhookListener.Addresses(health), .. WebhookListener.Addresses(webhooks)]);
     }
 }
@@ -79,7 +83,8 @@ internal sealed class WebhookOptionsValidator(IConfiguration configuration) : IV
 {
     public ValidateOptionsResult Validate(string? name, WebhookOptions options)
     {
-        var problems = WebhookListener.Problems(options.Urls, configuration[WebHostDefaults.ServerUrlsKey]).ToList();
+        var health = configuration[WebhookServiceCollectionExtensions.HealthUrlsKey] ?? configuration[WebHostDefaults.ServerUrlsKey];
+        var problems = WebhookListener.Problems(options.Urls, health).ToList();
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }
