@@ -10,7 +10,8 @@ namespace Kombo.Worker.IntegrationTests.Chaos;
 /// Scenario 4: the worker runs as a process of its own and is killed with SIGKILL at random moments while it works
 /// through thousands of persistent commands, and started again each time on the same database. In the end every command
 /// has exactly one business row and its event, a duplicated event always carries its first copy's message id, and no
-/// outbox row is left pending or parked.
+/// outbox row is left pending or parked. Kombo's tokens are single-use and its webhooks on: a redemption whose token
+/// a killed life spent still ends as IntegrationConnected, settled from integration-created.
 /// </summary>
 [Collection(BrokerCollection.Name)]
 [Trait("Category", "Chaos")]
@@ -29,17 +30,20 @@ public sealed class KillTests(RabbitMqBroker broker, KomboEmulatorFixture kombo,
         var started = Stopwatch.StartNew();
         var scale = ChaosScale.Current;
         var random = new Random();
-        var workload = await ChaosWorkload.CreateAsync(kombo, scale.KillCommands, "kill");
+        var (worker, own) = await ChaosWebhooks.PrepareAsync(ChaosWorkerProcess.Options(broker, _virtualHost, kombo));
+        await using var ownKombo = own;
+        await using var ownWorker = worker;
+        var workload = await ChaosWorkload.CreateAsync(own, scale.KillCommands, "kill");
         var kills = 0;
         var restarts = 0;
         var killPoints = new List<int>();
 
         // Kombo answers in tens of milliseconds, as over a real network, so every life of the worker has calls in flight.
-        await kombo.SetFaultsAsync(new FaultSettings { LatencyMs = 50 });
+        await own.SetFaultsAsync(new FaultSettings { LatencyMs = 50 });
         await using var ledger = await EventLedger.StartAsync(broker, _virtualHost);
 
         // A first start declares the worker's queues; the commands then wait in them for the lives to come.
-        await using var worker = await WorkerProcess.StartAsync(ChaosWorkerProcess.Options(broker, _virtualHost, kombo));
+        await worker.StartAsync();
         Assert.Equal(0, await worker.StopAsync());
         await using (var amqp = await ChaosAmqp.ConnectAsync(broker, _virtualHost))
         {
@@ -75,6 +79,7 @@ public sealed class KillTests(RabbitMqBroker broker, KomboEmulatorFixture kombo,
         await Eventually.UntilAsync(() => workload.Inspect(worker.DatabasePath).PendingOutbox == 0, TimeSpan.FromSeconds(30));
         Assert.Equal(0, await worker.StopAsync());
         var store = workload.Inspect(worker.DatabasePath);
+        var redemptions = await ChaosWebhooks.FiguresAsync(own, workload, worker.DatabasePath);
 
         uint leftInQueues;
         await using (var amqp = await ChaosAmqp.ConnectAsync(broker, _virtualHost))
@@ -97,7 +102,8 @@ public sealed class KillTests(RabbitMqBroker broker, KomboEmulatorFixture kombo,
             DuplicateEvents = ledger.DuplicateCount(),
             Unanswered = unanswered,
             Duration = started.Elapsed,
-            Notes = $"{ChaosWorkload.Describe(workload.Outcomes(ledger))}; killed after {string.Join(", ", killPoints)} answers; " +
+            ByTokenCallsPerRedemption = redemptions.PerRedemption,
+            Notes = $"{ChaosWorkload.Describe(workload.Outcomes(ledger))}; {redemptions}; killed after {string.Join(", ", killPoints)} answers; " +
                     $"outbox pending {store.PendingOutbox}, parked {store.ParkedOutbox}; peak RSS {worker.PeakRssMb:0} MB",
         });
 
