@@ -43,8 +43,6 @@ public static class RedemptionAttemptStore
         FROM token_redemption_attempts
         """;
 
-    private const string FindSql = SelectColumns + " WHERE token_hash = @TokenHash AND command_id = @CommandId";
-
     private const string PendingForTokenSql = SelectColumns + """
          WHERE token_hash = @TokenHash AND pending_since IS NOT NULL AND settled_at IS NULL
         ORDER BY started_at, command_id
@@ -98,9 +96,6 @@ public static class RedemptionAttemptStore
         }, transaction);
         return earlier;
     }
-
-    public static RedemptionAttempt? Find(SqliteConnection connection, string tokenHash, Guid commandId, SqliteTransaction? transaction = null) =>
-        connection.QuerySingleOrDefault<RedemptionAttempt>(FindSql, new { TokenHash = tokenHash, CommandId = commandId.ToString() }, transaction);
 
     /// <summary>This attempt did not spend the token (Kombo's answer shows it).</summary>
     public static void Close(SqliteConnection connection, SqliteTransaction transaction, string tokenHash, Guid commandId, string closedAs) =>
