@@ -27,6 +27,18 @@ public sealed record IntegrationConnected
     /// </summary>
     public string SetupStatus { get; init; } = "";
 
+    /// <summary>
+    /// Whether the worker checked that the integration belongs to the command's expected end user; false only for a
+    /// command that set <c>SkipOriginCheck</c>.
+    /// </summary>
+    public bool OriginVerified { get; init; }
+
+    /// <summary>
+    /// Other integrations of the same tool the end user already had connected: non-empty means Kombo made a duplicate
+    /// (it does not deduplicate). Offer to delete one, or use <c>CreateReconnectionLink</c> next time.
+    /// </summary>
+    public IReadOnlyList<string> AlsoConnectedIntegrationIds { get; init; } = [];
+
     /// <summary>When the worker recorded the integration.</summary>
     public DateTimeOffset ConnectedAt { get; init; }
 }

@@ -14,8 +14,15 @@ public sealed record RedeemConnectToken
     public string? Token { get; init; }
 
     /// <summary>
-    /// The customer the caller believes is connecting. When set, an integration whose origin id differs (or is
-    /// null) is refused with <see cref="FailureReasons.OriginMismatch"/> and nothing is recorded.
+    /// The customer the caller believes is connecting; required unless <see cref="SkipOriginCheck"/> is set. An
+    /// integration whose origin id differs (or is null) is refused with <see cref="FailureReasons.OriginMismatch"/> and
+    /// announced to no one.
     /// </summary>
     public string? ExpectedEndUserOriginId { get; init; }
+
+    /// <summary>
+    /// Redeem without <see cref="ExpectedEndUserOriginId"/>, accepting whatever end user the token belongs to. The
+    /// answer then says <c>OriginVerified = false</c>.
+    /// </summary>
+    public bool SkipOriginCheck { get; init; }
 }

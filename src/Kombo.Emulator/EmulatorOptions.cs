@@ -14,8 +14,11 @@ public sealed record EmulatorOptions
     /// <summary>How long a connect token handed to the end user stays redeemable.</summary>
     public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Kombo does not document whether a token can be redeemed twice; by default the emulator allows it.</summary>
-    public bool SingleUseTokens { get; init; }
+    /// <summary>
+    /// Kombo likens the token exchange to OAuth2's code flow, whose codes redeem once: so does the emulator's, unless
+    /// this is set to false.
+    /// </summary>
+    public bool SingleUseTokens { get; init; } = true;
 
     /// <summary>Calls allowed per <see cref="RateLimitWindow"/> before answering 429.</summary>
     public int RateLimit { get; init; } = 100_000;

@@ -60,7 +60,7 @@ public sealed partial class CreateConnectLinkConsumer(
         KomboResult<CreatedLink> result;
         try
         {
-            result = await kombo.CreateLinkAsync(ToRequest(command), context.CancellationToken);
+            result = await KomboAnswerMemo.OnceAsync(context, () => kombo.CreateLinkAsync(ToRequest(command), context.CancellationToken));
         }
         catch (KomboUnavailableException ex) when (options.Value.IsLastAttempt(context))
         {
@@ -70,7 +70,10 @@ public sealed partial class CreateConnectLinkConsumer(
 
         if (result.Error is { } error)
         {
-            await FailAsync(context, commandId, FailureReasons.KomboRejected, "Kombo refused to create the link.", error, retryable: false);
+            var (reason, message, retryable) = KomboFailureClassifier.IsUnauthorized(error)
+                ? (FailureReasons.KomboUnauthorized, "Kombo refused the worker's API key; the operator must fix it (see /health/ready). Send the command again then.", true)
+                : (FailureReasons.KomboRejected, "Kombo refused to create the link.", false);
+            await FailAsync(context, commandId, reason, message, error, retryable);
             return;
         }
 

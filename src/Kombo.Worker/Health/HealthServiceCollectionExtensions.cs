@@ -1,3 +1,4 @@
+using Kombo.Worker.KomboApi;
 using Kombo.Worker.Telemetry;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -15,7 +16,7 @@ public static class HealthServiceCollectionExtensions
 
     /// <summary>
     /// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (broker connected, database writable,
-    /// outbox not stuck) on the worker's HTTP listener. The broker check is MassTransit's own, added by
+    /// outbox not stuck, Kombo accepts the API key) on the worker's HTTP listener. The broker check is MassTransit's own, added by
     /// <c>AddMassTransit</c>.
     /// </summary>
     public static IServiceCollection AddHealth(this IServiceCollection services, IConfiguration configuration)
@@ -28,7 +29,10 @@ public static class HealthServiceCollectionExtensions
         services.TryAddSingleton<OutboxStatistics>();
         services.AddHealthChecks()
             .AddCheck<DatabaseWritableCheck>(DatabaseWritableCheck.Name, tags: [ReadyTag], timeout: TimeSpan.FromSeconds(10))
-            .AddCheck<OutboxNotStuckCheck>(OutboxNotStuckCheck.Name, tags: [ReadyTag], timeout: TimeSpan.FromSeconds(10));
+            .AddCheck<OutboxNotStuckCheck>(OutboxNotStuckCheck.Name, tags: [ReadyTag], timeout: TimeSpan.FromSeconds(10))
+            .AddCheck<ApiKeyAcceptedCheck>(ApiKeyAcceptedCheck.Name, tags: [ReadyTag]);
+        services.TryAddSingleton<ApiKeyStatus>();
+        services.AddHostedService<ApiKeyCheck>();
         services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, HealthEndpoints>());
         return services;
     }

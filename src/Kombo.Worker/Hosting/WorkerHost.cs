@@ -4,6 +4,7 @@ using Kombo.Worker.Messaging;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
 using Kombo.Worker.Telemetry;
+using Kombo.Worker.TokenRedemption;
 using Kombo.Worker.Webhooks;
 
 namespace Kombo.Worker.Hosting;
@@ -35,6 +36,7 @@ public static class WorkerHost
         services.AddKomboApi(configuration);
         services.AddMessaging(configuration);
         services.AddOutbox(configuration);
+        services.AddTokenRedemption();
         services.AddWebhooks(configuration);
         services.AddHealth(configuration);
         return services;

@@ -19,6 +19,19 @@ public static class IntegrationStore
         ORDER BY connected_at, integration_id
         """;
 
+    // Integrations a webhook reported that no redemption has claimed, oldest first (see RedemptionSettlement).
+    private const string UnclaimedSql = """
+        SELECT integration_id AS IntegrationId, tool AS Tool, category AS Category, end_user_origin_id AS EndUserOriginId,
+               end_user_organization_name AS EndUserOrganizationName, end_user_email AS EndUserEmail,
+               setup_status AS SetupStatus, state AS State, state_updated_at AS StateUpdatedAt,
+               connected_at AS ConnectedAt, announced_at AS AnnouncedAt, deleted_at AS DeletedAt
+        FROM integrations AS i
+        WHERE end_user_origin_id = @EndUserOriginId AND deleted_at IS NULL AND connected_at >= @Since
+          AND NOT EXISTS (SELECT 1 FROM token_redemptions AS r WHERE r.integration_id = i.integration_id)
+        ORDER BY connected_at, integration_id
+        LIMIT 1
+        """;
+
     private const string FindSql = """
         SELECT integration_id AS IntegrationId, tool AS Tool, category AS Category, end_user_origin_id AS EndUserOriginId,
                end_user_organization_name AS EndUserOrganizationName, end_user_email AS EndUserEmail,
@@ -81,6 +94,16 @@ public static class IntegrationStore
     public static IReadOnlyList<string> ConnectedIntegrationIds(
         SqliteConnection connection, string endUserOriginId, string tool, SqliteTransaction? transaction = null) =>
         connection.Query<string>(ConnectedIdsSql, new { EndUserOriginId = endUserOriginId, Tool = tool }, transaction).AsList();
+
+    /// <summary>The oldest integration of the end user, recorded since <paramref name="since"/>, that no token claims.</summary>
+    public static StoredIntegration? OldestUnclaimed(
+        SqliteConnection connection, SqliteTransaction transaction, string endUserOriginId, DateTimeOffset since) =>
+        connection.QuerySingleOrDefault<StoredIntegration>(UnclaimedSql,
+            new { EndUserOriginId = endUserOriginId, Since = UnixTime.ToMs(since) }, transaction);
+
+    public static bool IsClaimed(SqliteConnection connection, SqliteTransaction transaction, string integrationId) =>
+        connection.ExecuteScalar<bool>(
+            "SELECT EXISTS (SELECT 1 FROM token_redemptions WHERE integration_id = @IntegrationId)", new { IntegrationId = integrationId }, transaction);
 
     public static StoredIntegration? Find(SqliteConnection connection, string integrationId, SqliteTransaction? transaction = null) =>
         connection.QuerySingleOrDefault<StoredIntegration>(FindSql, new { IntegrationId = integrationId }, transaction);

@@ -52,6 +52,11 @@ public sealed class KomboClient(
             KomboJson.Default.ConnectedIntegrationSuccess, IsComplete, cancellationToken);
     }
 
+    /// <summary><c>GET /check-api-key</c>: whether Kombo accepts the worker's key.</summary>
+    public Task<KomboResult<ApiKeyEnvironment>> CheckApiKeyAsync(CancellationToken cancellationToken) =>
+        SendAsync("check-api-key", () => new HttpRequestMessage(HttpMethod.Get, "check-api-key"),
+            KomboJson.Default.ApiKeyEnvironmentSuccess, _ => true, cancellationToken);
+
     private async Task<KomboResult<T>> SendAsync<T>(
         string endpoint,
         Func<HttpRequestMessage> createRequest,
@@ -115,11 +120,11 @@ public sealed class KomboClient(
             }
 
             KomboClientLog.Rejected(logger, endpoint, error.HttpStatus, error.Code);
-            return KomboResult<T>.Failure(error);
+            return KomboResult<T>.Failure(error) with { Attempts = call.Attempts };
         }
 
         KomboClientLog.Succeeded(logger, endpoint, call.Attempts);
-        return ReadSuccess(response.Body, successType, isComplete);
+        return ReadSuccess(response.Body, successType, isComplete) with { Attempts = call.Attempts };
     }
 
     private async ValueTask<KomboResponse> AttemptAsync(KomboCall call, Func<HttpRequestMessage> createRequest, CancellationToken cancellationToken)

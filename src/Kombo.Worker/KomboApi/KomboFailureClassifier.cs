@@ -27,6 +27,12 @@ public static class KomboFailureClassifier
         "PLATFORM.TASK_TIMED_OUT",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
+    private static readonly FrozenSet<string> UnauthorizedCodes = new[]
+    {
+        "PLATFORM.AUTHENTICATION_INVALID",
+        "PLATFORM.IP_NOT_WHITELISTED",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
     public static bool IsTransient(KomboError error)
     {
         ArgumentNullException.ThrowIfNull(error);
@@ -41,6 +47,18 @@ public static class KomboFailureClassifier
     /// <summary>Network failures and timed-out attempts; anything else thrown is a bug, not a Kombo outage.</summary>
     public static bool IsTransient(Exception exception) =>
         exception is HttpRequestException or HttpIOException or TimeoutRejectedException;
+
+    /// <summary>
+    /// Kombo refused the worker's API key (<c>PLATFORM.AUTHENTICATION_INVALID</c>, <c>PLATFORM.IP_NOT_WHITELISTED</c>,
+    /// or a 401/403 without a code): the operator must fix the key or the allow-list; the request itself was fine.
+    /// </summary>
+    public static bool IsUnauthorized(KomboError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return string.IsNullOrWhiteSpace(error.Code)
+            ? error.HttpStatus is 401 or 403
+            : UnauthorizedCodes.Contains(error.Code);
+    }
 
     /// <summary>Kombo's own rate limit, whose window end <c>ratelimit-reset</c> announces.</summary>
     public static bool IsRateLimited(KomboError error)

@@ -18,4 +18,5 @@ internal sealed record ActivateIntegrationRequest(string Token);
 [JsonSerializable(typeof(RelinkRequest))]
 [JsonSerializable(typeof(KomboSuccess<CreatedLink>), TypeInfoPropertyName = "CreatedLinkSuccess")]
 [JsonSerializable(typeof(KomboSuccess<ConnectedIntegration>), TypeInfoPropertyName = "ConnectedIntegrationSuccess")]
+[JsonSerializable(typeof(KomboSuccess<ApiKeyEnvironment>), TypeInfoPropertyName = "ApiKeyEnvironmentSuccess")]
 internal sealed partial class KomboJson : JsonSerializerContext;

@@ -42,6 +42,21 @@ public sealed record KomboOptions
     /// </summary>
     public string? WebhookSecret { get; init; }
 
+    /// <summary>
+    /// How long a redemption whose outcome is uncertain (an earlier attempt may have spent the single-use token) waits
+    /// for the <c>integration-created</c> webhook that settles it before it is answered <c>outcome_unknown</c>.
+    /// </summary>
+    public TimeSpan RedemptionSettleWindow { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long Kombo's connect tokens live (Kombo only says "short lived"): an integration-created webhook settles an
+    /// uncertain redemption only if it was received within this span of the redemption's first attempt.
+    /// </summary>
+    public TimeSpan ConnectTokenLifetime { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often the worker checks its API key with <c>GET /check-api-key</c> (and once at start).</summary>
+    public TimeSpan ApiKeyCheckInterval { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The base URL with a trailing slash, so that relative paths keep its last segment (<c>/v1</c>).</summary>
     public Uri GetBaseAddress() => new(BaseUrl.EndsWith('/') ? BaseUrl : BaseUrl + "/", UriKind.Absolute);
 

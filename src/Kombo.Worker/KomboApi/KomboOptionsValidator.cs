@@ -30,6 +30,9 @@ internal sealed class KomboOptionsValidator : IValidateOptions<KomboOptions>
             InRange(nameof(options.CircuitBreakerSamplingDuration), options.CircuitBreakerSamplingDuration, MinCircuitSpan, MaxSpan),
             InRange(nameof(options.CircuitBreakerBreakDuration), options.CircuitBreakerBreakDuration, MinCircuitSpan, MaxSpan),
             options.MaxConnectionsPerServer < 1 ? "Kombo:MaxConnectionsPerServer must be at least 1." : null,
+            InRange(nameof(options.RedemptionSettleWindow), options.RedemptionSettleWindow, TimeSpan.Zero, MaxSpan),
+            InRange(nameof(options.ConnectTokenLifetime), options.ConnectTokenLifetime, TimeSpan.Zero, MaxSpan),
+            InRange(nameof(options.ApiKeyCheckInterval), options.ApiKeyCheckInterval, TimeSpan.FromSeconds(1), MaxSpan),
         ];
 
         var found = failures.OfType<string>().ToList();

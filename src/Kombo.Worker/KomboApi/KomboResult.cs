@@ -10,6 +10,12 @@ public sealed record KomboResult<T>(T? Value, KomboError? Error)
 {
     public bool IsSuccess => Error is null;
 
+    /// <summary>
+    /// HTTP attempts the call made. More than one means an earlier attempt failed in a way (a timeout, a dropped
+    /// connection, a 5xx) that does not prove Kombo did not act on it.
+    /// </summary>
+    public int Attempts { get; init; } = 1;
+
     public static KomboResult<T> Success(T value) => new(value, null);
 
     public static KomboResult<T> Failure(KomboError error) => new(null, error);

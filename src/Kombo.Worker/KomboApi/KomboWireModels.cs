@@ -63,3 +63,6 @@ public sealed record ConnectedIntegration(
     [property: JsonPropertyName("end_user_organization_name")] string EndUserOrganizationName,
     [property: JsonPropertyName("end_user_email")] string? EndUserEmail,
     [property: JsonPropertyName("setup_status")] string SetupStatus);
+
+/// <summary>The <c>data</c> of <c>GET /check-api-key</c>.</summary>
+public sealed record ApiKeyEnvironment([property: JsonPropertyName("environment_id")] string? EnvironmentId);

@@ -54,12 +54,12 @@ public sealed partial class CreateReconnectionLinkConsumer(
         KomboResult<CreatedLink> result;
         try
         {
-            result = await kombo.RelinkAsync(command.IntegrationId!, new RelinkRequest
+            result = await KomboAnswerMemo.OnceAsync(context, () => kombo.RelinkAsync(command.IntegrationId!, new RelinkRequest
             {
                 Language = command.Language,
                 ScopeConfigId = command.ScopeConfigId,
                 LinkType = command.LinkType,
-            }, context.CancellationToken);
+            }, context.CancellationToken));
         }
         catch (KomboUnavailableException ex) when (options.Value.IsLastAttempt(context))
         {
@@ -69,10 +69,12 @@ public sealed partial class CreateReconnectionLinkConsumer(
 
         if (result.Error is { } error)
         {
-            var (reason, message) = error.Code == "PLATFORM.INTEGRATION_NOT_FOUND"
-                ? (FailureReasons.IntegrationNotFound, "Kombo does not know this integration (never created, or deleted).")
-                : (FailureReasons.KomboRejected, "Kombo refused to create the reconnection link.");
-            await FailAsync(context, commandId, orderingKey, reason, message, error, retryable: false);
+            var (reason, message, retryable) = error.Code == "PLATFORM.INTEGRATION_NOT_FOUND"
+                ? (FailureReasons.IntegrationNotFound, "Kombo does not know this integration (never created, or deleted).", false)
+                : KomboFailureClassifier.IsUnauthorized(error)
+                    ? (FailureReasons.KomboUnauthorized, "Kombo refused the worker's API key; the operator must fix it (see /health/ready). Send the command again then.", true)
+                    : (FailureReasons.KomboRejected, "Kombo refused to create the reconnection link.", false);
+            await FailAsync(context, commandId, orderingKey, reason, message, error, retryable);
             return;
         }
 

@@ -22,6 +22,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> _circuitTransitions;
     private readonly Counter<long> _webhooks;
     private readonly Counter<long> _duplicateIntegrations;
+    private readonly Counter<long> _apiKeyRejections;
     private int _circuitState = (int)CircuitState.Closed;
 
     public WorkerMetrics(IMeterFactory meterFactory)
@@ -53,6 +54,8 @@ public sealed class WorkerMetrics
             "Webhooks received, by type (for those that were read) and outcome.");
         _duplicateIntegrations = Meter.CreateCounter<long>("kombo.worker.integrations.duplicates", "{integration}",
             "Integrations Kombo connected for an end user who already had that tool connected, by tool.");
+        _apiKeyRejections = Meter.CreateCounter<long>("kombo.worker.kombo.api_key_rejections", "{check}",
+            "Checks of the API key (GET /check-api-key) that Kombo refused, by HTTP status.");
         Meter.CreateObservableGauge("kombo.worker.kombo.circuit_state", () => Volatile.Read(ref _circuitState), "{state}",
             "Kombo circuit breaker state: 0 closed, 1 open, 2 half-open, 3 isolated.");
     }
@@ -97,6 +100,9 @@ public sealed class WorkerMetrics
         _webhooks.Add(1, new KeyValuePair<string, object?>("type", type ?? "unread"), new KeyValuePair<string, object?>("outcome", outcome));
 
     public void DuplicateIntegration(string tool) => _duplicateIntegrations.Add(1, new KeyValuePair<string, object?>("tool", tool));
+
+    public void ApiKeyRejected(int? httpStatus) =>
+        _apiKeyRejections.Add(1, new KeyValuePair<string, object?>("status", httpStatus));
 
     public void CircuitChanged(CircuitState state)
     {

@@ -5,6 +5,7 @@ using Kombo.Worker.KomboApi;
 using Kombo.Worker.Messaging;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
+using Kombo.Worker.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -14,11 +15,19 @@ namespace Kombo.Worker.TokenRedemption;
 /// Exchanges a connect token for the integration, checks that it belongs to the expected end user, records it and
 /// announces it. A token redeemed before is answered from the stored integration, with the same event id.
 /// </summary>
+/// <remarks>
+/// Kombo's tokens are single-use, so the worker asks Kombo at most once per token whenever it can: the answer is kept
+/// across storage retries (<see cref="KomboAnswerMemo"/>), and every attempt is recorded before its call. When Kombo
+/// calls the token invalid after an attempt of ours may have spent it, the command waits for the
+/// <c>integration-created</c> webhook instead of failing (<see cref="RedemptionSettlement"/>).
+/// </remarks>
 public sealed partial class RedeemConnectTokenConsumer(
     KomboClient kombo,
     TransactionalOutbox outbox,
+    SqliteWriter writer,
     SqliteDatabase database,
     TimeProvider time,
+    WorkerMetrics metrics,
     IOptions<MessagingOptions> options,
     IOptions<KomboOptions> komboOptions,
     ILogger<RedeemConnectTokenConsumer> logger) : IConsumer<RedeemConnectToken>
@@ -53,16 +62,14 @@ public sealed partial class RedeemConnectTokenConsumer(
 
         if (earlier is not null)
         {
-            await AnswerFromEarlierRedemptionAsync(context, commandId, earlier);
+            await AnswerFromEarlierRedemptionAsync(context, commandId, tokenHash, earlier);
             return;
         }
 
-        KomboResult<ConnectedIntegration> result;
+        RedemptionCall call;
         try
         {
-            result = komboOptions.Value.UseActivateIntegration
-                ? await kombo.ActivateIntegrationAsync(command.Token!, context.CancellationToken)
-                : await kombo.GetIntegrationByTokenAsync(command.Token!, context.CancellationToken);
+            call = await KomboAnswerMemo.OnceAsync(context, () => CallKomboAsync(context, commandId, tokenHash));
         }
         catch (KomboUnavailableException ex) when (options.Value.IsLastAttempt(context))
         {
@@ -70,95 +77,224 @@ public sealed partial class RedeemConnectTokenConsumer(
             return;
         }
 
-        if (result.Error is { } error)
+        if (call.Result.Error is { } error)
         {
-            var (reason, message) = IsUnknownToken(error)
-                ? (FailureReasons.TokenInvalidOrExpired, "Kombo does not know this token, or it has expired.")
-                : (FailureReasons.KomboRejected, "Kombo refused to redeem the token.");
-            await FailAsync(context, commandId, reason, message, error, retryable: false);
+            await AnswerKomboErrorAsync(context, commandId, tokenHash, call, error);
             return;
         }
 
-        var integration = result.Value!;
-        if (!OriginMatches(command, integration.EndUserOriginId))
-        {
-            await FailOriginMismatchAsync(context, commandId);
-            return;
-        }
-
-        var connected = new IntegrationConnected
-        {
-            CorrelationId = command.CorrelationId,
-            IntegrationId = integration.Id,
-            Tool = integration.Tool,
-            EndUserOriginId = integration.EndUserOriginId,
-            EndUserOrganizationName = integration.EndUserOrganizationName,
-            EndUserEmail = integration.EndUserEmail,
-            SetupStatus = integration.SetupStatus,
-            ConnectedAt = UnixTime.Truncate(time.GetUtcNow()),
-        };
-        var eventId = MessageIds.Derive(commandId, nameof(IntegrationConnected));
-
-        await outbox.CommitAsync(new InboxEntry(commandId, Name, command.CorrelationId, "succeeded"), (connection, transaction, now) =>
-        {
-            // Two commands carrying the same token may race past the lookup above: the first commit wins and
-            // the second answers with the first one's event id.
-            if (TokenRedemptionStore.Find(connection, tokenHash, transaction) is { } winner)
-            {
-                return OutgoingMessage.Answer(context, commandId, command.CorrelationId,
-                    ToEvent(winner, command.CorrelationId), winner.EndUserOriginId, Guid.Parse(winner.EventMessageId));
-            }
-
-            connected = connected with { IntegrationCategory = IntegrationStore.Find(connection, connected.IntegrationId, transaction)?.Category };
-            IntegrationStore.Upsert(connection, transaction, connected);
-            TokenRedemptionStore.Insert(connection, transaction, tokenHash, connected.IntegrationId, eventId, now);
-            return OutgoingMessage.Answer(context, commandId, command.CorrelationId, connected, connected.EndUserOriginId, eventId);
-        }, context.CancellationToken);
-
-        LogConnected(commandId, connected.IntegrationId, connected.SetupStatus);
+        await RecordAsync(context, commandId, tokenHash, call.Result.Value!);
     }
 
-    private async Task AnswerFromEarlierRedemptionAsync(ConsumeContext<RedeemConnectToken> context, Guid commandId, Redemption earlier)
+    /// <summary>Records the attempt durably, then asks Kombo: a crash after the call still leaves the attempt known.</summary>
+    private async Task<RedemptionCall> CallKomboAsync(ConsumeContext<RedeemConnectToken> context, Guid commandId, string tokenHash)
     {
         var command = context.Message;
-        if (!OriginMatches(command, earlier.EndUserOriginId))
+        var attempt = new NewRedemptionAttempt(tokenHash, commandId, command.CorrelationId, command.ExpectedEndUserOriginId, command.SkipOriginCheck);
+        var earlierMayHaveSpent = await writer.WriteAsync(
+            (connection, transaction) => RedemptionAttemptStore.RecordAndCheckEarlier(connection, transaction, attempt, time.GetUtcNow()),
+            context.CancellationToken);
+        var result = komboOptions.Value.UseActivateIntegration
+            ? await kombo.ActivateIntegrationAsync(command.Token!, context.CancellationToken)
+            : await kombo.GetIntegrationByTokenAsync(command.Token!, context.CancellationToken);
+        return new RedemptionCall(result, earlierMayHaveSpent || result.Attempts > 1);
+    }
+
+    private async Task AnswerKomboErrorAsync(
+        ConsumeContext<RedeemConnectToken> context, Guid commandId, string tokenHash, RedemptionCall call, KomboError error)
+    {
+        // An attempt that may have spent the token stays open whatever this one heard, so later ones know.
+        var close = call.MayHaveBeenSpent ? null : tokenHash;
+        if (KomboFailureClassifier.IsUnauthorized(error))
         {
-            await FailOriginMismatchAsync(context, commandId);
+            await FailAsync(context, commandId, FailureReasons.KomboUnauthorized,
+                "Kombo refused the worker's API key; the operator must fix it (see /health/ready). Send the command again then.",
+                error, retryable: true, close);
+        }
+        else if (!IsUnknownToken(error))
+        {
+            await FailAsync(context, commandId, FailureReasons.KomboRejected, "Kombo refused to redeem the token.", error, retryable: false, close);
+        }
+        else if (!call.MayHaveBeenSpent)
+        {
+            await FailAsync(context, commandId, FailureReasons.TokenInvalidOrExpired,
+                "Kombo does not know this token, or it has expired.", error, retryable: false, close);
+        }
+        else
+        {
+            await AwaitSettlementAsync(context, commandId, tokenHash, error);
+        }
+    }
+
+    /// <summary>
+    /// Kombo calls the token invalid, but an earlier attempt of ours may have redeemed it: the integration may well
+    /// exist. Settled at once from an integration-created webhook already received, else kept pending for one that
+    /// comes later (or for <see cref="PendingRedemptionSweeper"/>); without webhooks nothing can settle it.
+    /// </summary>
+    private async Task AwaitSettlementAsync(ConsumeContext<RedeemConnectToken> context, Guid commandId, string tokenHash, KomboError error)
+    {
+        var command = context.Message;
+        var settings = komboOptions.Value;
+        if (string.IsNullOrEmpty(settings.WebhookSecret) || command.ExpectedEndUserOriginId is null)
+        {
+            var unknown = RedemptionSettlement.OutcomeUnknown(command.CorrelationId, command.ExpectedEndUserOriginId, time.GetUtcNow()) with
+            {
+                KomboErrorCode = error.Code,
+                KomboErrorMessage = error.Message,
+                KomboLogUrl = error.LogUrl,
+            };
+            await outbox.CommitAsync(new InboxEntry(commandId, Name, command.CorrelationId, FailureReasons.OutcomeUnknown), (connection, transaction, now) =>
+            {
+                RedemptionAttemptStore.Settle(connection, transaction, tokenHash, commandId, FailureReasons.OutcomeUnknown, now);
+                return OutgoingMessage.Answer(context, commandId, command.CorrelationId, unknown, command.ExpectedEndUserOriginId);
+            }, context.CancellationToken);
+            CommandLog.Failed(logger, commandId, FailureReasons.OutcomeUnknown, error.Code, error.HttpStatus);
             return;
         }
 
-        await outbox.AnswerAsync(context, new InboxEntry(commandId, Name, command.CorrelationId, "succeeded"),
-            ToEvent(earlier, command.CorrelationId), earlier.EndUserOriginId, Guid.Parse(earlier.EventMessageId));
+        var settledAtOnce = false;
+        var address = new AnswerAddress(context.ConversationId, context.RequestId, context.ResponseAddress);
+        await outbox.CommitAsync(new InboxEntry(commandId, Name, command.CorrelationId, "uncertain"), (connection, transaction, now) =>
+        {
+            RedemptionAttemptStore.MarkPending(connection, transaction, tokenHash, commandId, address, now);
+            var integration = TokenRedemptionStore.Find(connection, tokenHash, transaction) is { } recorded
+                ? IntegrationStore.Find(connection, recorded.IntegrationId, transaction)
+                : RedemptionSettlement.AlreadyReceived(connection, transaction, tokenHash, command.ExpectedEndUserOriginId, settings.ConnectTokenLifetime);
+            if (integration is null)
+            {
+                return [];
+            }
+
+            settledAtOnce = true;
+            return RedemptionSettlement.Claim(connection, transaction, tokenHash, integration,
+                MessageIds.Derive(commandId, nameof(IntegrationConnected)), "webhook", now);
+        }, context.CancellationToken);
+
+        if (settledAtOnce)
+        {
+            LogSettledFromWebhook(commandId);
+        }
+        else
+        {
+            LogPending(commandId, settings.RedemptionSettleWindow);
+        }
+    }
+
+    private async Task RecordAsync(ConsumeContext<RedeemConnectToken> context, Guid commandId, string tokenHash, ConnectedIntegration integration)
+    {
+        var command = context.Message;
+        var matches = RedemptionAnswers.OriginMatches(command, integration.EndUserOriginId);
+        var eventId = MessageIds.Derive(commandId, nameof(IntegrationConnected));
+        IReadOnlyList<string> also = [];
+        var committed = await outbox.CommitAsync(
+            new InboxEntry(commandId, Name, command.CorrelationId, matches ? "succeeded" : FailureReasons.OriginMismatch), (connection, transaction, now) =>
+            {
+                var answered = Record(connection, transaction, tokenHash, integration, eventId, now, out var redemption);
+                also = RedemptionSettlement.AlsoConnected(connection, transaction, redemption.EndUserOriginId, redemption.Tool, redemption.IntegrationId);
+                var own = RedemptionAnswers.OriginMatches(command, redemption.EndUserOriginId)
+                    ? OutgoingMessage.Answer(context, commandId, command.CorrelationId,
+                        RedemptionAnswers.Connected(redemption, command.CorrelationId, !command.SkipOriginCheck, also),
+                        redemption.EndUserOriginId, Guid.Parse(redemption.EventMessageId))
+                    : OutgoingMessage.Answer(context, commandId, command.CorrelationId, OriginMismatch(command), command.ExpectedEndUserOriginId);
+                return [.. own, .. answered];
+            }, context.CancellationToken);
+
+        if (!committed)
+        {
+            // Another delivery of this very command answered it while Kombo was answering this one (it heard "invalid"
+            // and is pending): what Kombo told this delivery settles it.
+            await outbox.CommitAsync(
+                new InboxEntry(MessageIds.Derive(commandId, "settlement"), RedemptionSettlement.Name, command.CorrelationId, "succeeded"),
+                (connection, transaction, now) => Record(connection, transaction, tokenHash, integration, eventId, now, out _),
+                context.CancellationToken);
+            LogSettledByConcurrentDelivery(commandId, integration.Id);
+            return;
+        }
+
+        if (matches)
+        {
+            LogConnected(commandId, integration.Id, integration.SetupStatus, also.Count);
+        }
+        else
+        {
+            CommandLog.Failed(logger, commandId, FailureReasons.OriginMismatch, null, null);
+        }
+    }
+
+    /// <summary>
+    /// Records what Kombo answered for the token, even for another end user than expected: the token is spent, and
+    /// its rightful redemption must find the integration here. Answers any command pending on the token.
+    /// </summary>
+    private IReadOnlyList<OutgoingMessage> Record(
+        Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction,
+        string tokenHash, ConnectedIntegration integration, Guid eventId, DateTimeOffset now, out Redemption redemption)
+    {
+        var stored = IntegrationStore.Find(connection, integration.Id, transaction);
+        if (TokenRedemptionStore.Find(connection, tokenHash, transaction) is null)
+        {
+            var duplicates = RedemptionSettlement.AlsoConnected(connection, transaction, integration.EndUserOriginId, integration.Tool, integration.Id);
+            IntegrationStore.Upsert(connection, transaction, new IntegrationConnected
+            {
+                IntegrationId = integration.Id,
+                Tool = integration.Tool,
+                EndUserOriginId = integration.EndUserOriginId,
+                EndUserOrganizationName = integration.EndUserOrganizationName,
+                EndUserEmail = integration.EndUserEmail,
+                SetupStatus = integration.SetupStatus,
+                ConnectedAt = UnixTime.Truncate(now),
+            });
+
+            // Counted once per integration: when its webhook came first, IntegrationLifecycle counted it already.
+            if (stored is null && duplicates.Count > 0)
+            {
+                metrics.DuplicateIntegration(integration.Tool);
+            }
+        }
+
+        var answered = RedemptionSettlement.Claim(
+            connection, transaction, tokenHash, IntegrationStore.Find(connection, integration.Id, transaction)!, eventId, "redeemed", now);
+        redemption = TokenRedemptionStore.Find(connection, tokenHash, transaction)!;
+        return answered;
+    }
+
+    private async Task AnswerFromEarlierRedemptionAsync(ConsumeContext<RedeemConnectToken> context, Guid commandId, string tokenHash, Redemption earlier)
+    {
+        var command = context.Message;
+        if (!RedemptionAnswers.OriginMatches(command, earlier.EndUserOriginId))
+        {
+            await FailAsync(context, commandId, FailureReasons.OriginMismatch, OriginMismatch(command).Message, null, retryable: false);
+            return;
+        }
+
+        await outbox.CommitAsync(new InboxEntry(commandId, Name, command.CorrelationId, "succeeded"), (connection, transaction, _) =>
+        {
+            var redemption = TokenRedemptionStore.Find(connection, tokenHash, transaction) ?? earlier;
+            var also = RedemptionSettlement.AlsoConnected(connection, transaction, redemption.EndUserOriginId, redemption.Tool, redemption.IntegrationId);
+            return OutgoingMessage.Answer(context, commandId, command.CorrelationId,
+                RedemptionAnswers.Connected(redemption, command.CorrelationId, !command.SkipOriginCheck, also),
+                redemption.EndUserOriginId, Guid.Parse(redemption.EventMessageId));
+        }, context.CancellationToken);
         LogRedeemedAgain(commandId, earlier.IntegrationId);
     }
 
-    /// <summary>One customer must not attach another customer's integration by replaying its token.</summary>
-    private static bool OriginMatches(RedeemConnectToken command, string? actualOriginId) =>
-        command.ExpectedEndUserOriginId is null || string.Equals(command.ExpectedEndUserOriginId, actualOriginId, StringComparison.Ordinal);
-
+    // Only Kombo's codes for an unknown token; a 400/404/410 without a code (a wrong base URL, a removed endpoint)
+    // says nothing about the token.
     private static bool IsUnknownToken(KomboError error) =>
-        error.Code is "PLATFORM.INPUT_INVALID" or "PLATFORM.INTEGRATION_NOT_FOUND"
-        || (error.Code is null && error.HttpStatus is 400 or 404 or 410);
+        error.Code is "PLATFORM.INPUT_INVALID" or "PLATFORM.INTEGRATION_NOT_FOUND";
 
-    private static IntegrationConnected ToEvent(Redemption redemption, Guid correlationId) => new()
+    private ConnectTokenRedemptionFailed OriginMismatch(RedeemConnectToken command) => new()
     {
-        CorrelationId = correlationId,
-        IntegrationId = redemption.IntegrationId,
-        Tool = redemption.Tool,
-        IntegrationCategory = redemption.Category,
-        EndUserOriginId = redemption.EndUserOriginId,
-        EndUserOrganizationName = redemption.EndUserOrganizationName,
-        EndUserEmail = redemption.EndUserEmail,
-        SetupStatus = redemption.SetupStatus,
-        ConnectedAt = UnixTime.FromMs(redemption.ConnectedAt),
+        CorrelationId = command.CorrelationId,
+        ExpectedEndUserOriginId = command.ExpectedEndUserOriginId,
+        Reason = FailureReasons.OriginMismatch,
+        Message = "The integration belongs to another end user than the command expected; it was announced to no one.",
+        Retryable = false,
+        FailedAt = time.GetUtcNow(),
     };
 
-    private Task FailOriginMismatchAsync(ConsumeContext<RedeemConnectToken> context, Guid commandId) =>
-        FailAsync(context, commandId, FailureReasons.OriginMismatch,
-            "The integration belongs to another end user than the command expected; nothing was recorded.", null, retryable: false);
-
     private async Task FailAsync(
-        ConsumeContext<RedeemConnectToken> context, Guid commandId, string reason, string message, KomboError? error, bool retryable)
+        ConsumeContext<RedeemConnectToken> context, Guid commandId, string reason, string message, KomboError? error, bool retryable,
+        string? closeAttemptOf = null)
     {
         var command = context.Message;
         var failed = new ConnectTokenRedemptionFailed
@@ -174,15 +310,35 @@ public sealed partial class RedeemConnectTokenConsumer(
             FailedAt = time.GetUtcNow(),
         };
 
-        await outbox.AnswerAsync(context, new InboxEntry(commandId, Name, command.CorrelationId, reason), failed, command.ExpectedEndUserOriginId);
+        await outbox.CommitAsync(new InboxEntry(commandId, Name, command.CorrelationId, reason), (connection, transaction, _) =>
+        {
+            if (closeAttemptOf is not null)
+            {
+                RedemptionAttemptStore.Close(connection, transaction, closeAttemptOf, commandId, reason);
+            }
+
+            return OutgoingMessage.Answer(context, commandId, command.CorrelationId, failed, command.ExpectedEndUserOriginId);
+        }, context.CancellationToken);
         CommandLog.Failed(logger, commandId, reason, error?.Code, error?.HttpStatus);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId} connected integration {IntegrationId} ({SetupStatus})")]
-    private partial void LogConnected(Guid commandId, string integrationId, string setupStatus);
+    /// <summary>What one delivery learnt from Kombo, kept across its storage retries.</summary>
+    private sealed record RedemptionCall(KomboResult<ConnectedIntegration> Result, bool MayHaveBeenSpent);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId} connected integration {IntegrationId} ({SetupStatus}, {AlsoConnected} other of that tool)")]
+    private partial void LogConnected(Guid commandId, string integrationId, string setupStatus, int alsoConnected);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId} redeemed an already redeemed token; answered with integration {IntegrationId}")]
     private partial void LogRedeemedAgain(Guid commandId, string integrationId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId}: Kombo calls the token invalid after an earlier attempt may have redeemed it; waiting up to {Window} for integration-created")]
+    private partial void LogPending(Guid commandId, TimeSpan window);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId}: Kombo calls the token invalid after an earlier attempt; settled from an integration-created webhook already received")]
+    private partial void LogSettledFromWebhook(Guid commandId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Command {CommandId} was pending when this delivery got integration {IntegrationId} from Kombo; settled")]
+    private partial void LogSettledByConcurrentDelivery(Guid commandId, string integrationId);
 }
 
 public sealed class RedeemConnectTokenConsumerDefinition(IOptions<MessagingOptions> options)

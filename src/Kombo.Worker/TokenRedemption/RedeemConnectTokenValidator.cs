@@ -14,7 +14,10 @@ public static class RedeemConnectTokenValidator
             TextRules.Required(nameof(command.Token), command.Token, 4096)
                 ?? (command.Token!.Any(char.IsWhiteSpace) ? "Token must not contain white space." : null)
                 ?? (command.Token is "." or ".." ? "Token must not be '.' or '..'." : null),
-            TextRules.Optional(nameof(command.ExpectedEndUserOriginId), command.ExpectedEndUserOriginId, 256),
+            TextRules.Optional(nameof(command.ExpectedEndUserOriginId), command.ExpectedEndUserOriginId, 256)
+                ?? (command.ExpectedEndUserOriginId is null && !command.SkipOriginCheck
+                    ? "ExpectedEndUserOriginId is required (the origin check), unless SkipOriginCheck is true."
+                    : null),
         ];
         return problems.OfType<string>().ToList();
     }

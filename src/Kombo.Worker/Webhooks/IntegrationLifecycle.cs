@@ -1,10 +1,13 @@
 using Kombo.Contracts;
 using Kombo.Worker.Inbox;
 using Kombo.Worker.Integrations;
+using Kombo.Worker.KomboApi;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
 using Kombo.Worker.Telemetry;
+using Kombo.Worker.TokenRedemption;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Webhooks;
 
@@ -15,7 +18,7 @@ namespace Kombo.Worker.Webhooks;
 /// single writer has committed, so duplicate and reordered deliveries have one effect.
 /// </summary>
 public sealed partial class IntegrationLifecycle(
-    TransactionalOutbox outbox, WorkerMetrics metrics, ILogger<IntegrationLifecycle> logger)
+    TransactionalOutbox outbox, WorkerMetrics metrics, IOptions<KomboOptions> komboOptions, ILogger<IntegrationLifecycle> logger)
 {
     public const string Name = "kombo-webhook";
 
@@ -57,9 +60,18 @@ public sealed partial class IntegrationLifecycle(
                 .Where(id => id != webhook.IntegrationId).ToList()
             : [];
         IntegrationStore.UpsertReported(connection, transaction, Reported(webhook.IntegrationId, webhook.Tool, webhook.Category, webhook.EndUser), now);
+
+        // A redemption that Kombo answered "invalid" after an earlier attempt may have spent its token waits for this.
+        var settled = RedemptionSettlement.FromCreatedWebhook(
+            connection, transaction, webhook.IntegrationId, komboOptions.Value.ConnectTokenLifetime, now);
+        if (settled.Count > 0)
+        {
+            LogSettledRedemption(webhook.Id, webhook.IntegrationId);
+        }
+
         if (stored?.AnnouncedAt is not null)
         {
-            return [];
+            return settled;
         }
 
         IntegrationStore.MarkAnnounced(connection, transaction, webhook.IntegrationId, now);
@@ -80,7 +92,7 @@ public sealed partial class IntegrationLifecycle(
             CreatedAt = UnixTime.Truncate(now),
         };
         return [OutgoingMessage.Event(
-            WebhookIds.OfIntegrationEvent(webhook.IntegrationId, nameof(IntegrationCreated)), created, inboxId, webhook.EndUser.OriginId)];
+            WebhookIds.OfIntegrationEvent(webhook.IntegrationId, nameof(IntegrationCreated)), created, inboxId, webhook.EndUser.OriginId), .. settled];
     }
 
     private static IReadOnlyList<OutgoingMessage> Deleted(
@@ -152,6 +164,9 @@ public sealed partial class IntegrationLifecycle(
 
     private static ReportedIntegration Reported(string integrationId, string tool, string category, WebhookEndUser endUser) =>
         new(integrationId, tool, category, endUser.OriginId, endUser.OrganizationName, endUser.CreatorEmail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {WebhookId} reports integration {IntegrationId}, which settles a pending redemption")]
+    private partial void LogSettledRedemption(string webhookId, string integrationId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {WebhookId} ({WebhookType}) was handled before; nothing changed")]
     private partial void LogDuplicate(string webhookId, string webhookType);

@@ -26,6 +26,9 @@ public sealed record ChaosOutcome
 
     public TimeSpan Duration { get; init; }
 
+    /// <summary><c>integration-by-token</c> calls per redemption command (single-use tokens: above 1 means asked twice).</summary>
+    public string ByTokenCallsPerRedemption { get; init; } = "-";
+
     public string Notes { get; init; } = "";
 }
 
@@ -37,7 +40,7 @@ public static class ChaosReport
 {
     public const string ResultsVariable = "KOMBO_CHAOS_RESULTS";
 
-    public const string Header = "scenario\tscale\tcommands\tkills/restarts\tlost\tduplicate rows\tduplicate events\tunanswered\tseconds\tnotes";
+    public const string Header = "scenario\tscale\tcommands\tkills/restarts\tlost\tduplicate rows\tduplicate events\tunanswered\tseconds\tby-token/redeem\tnotes";
 
     private static readonly Lock Gate = new();
 
@@ -58,6 +61,7 @@ public static class ChaosReport
             outcome.DuplicateEvents.ToString(CultureInfo.InvariantCulture),
             outcome.Unanswered.ToString(CultureInfo.InvariantCulture),
             outcome.Duration.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture),
+            outcome.ByTokenCallsPerRedemption,
             outcome.Notes.Replace('\t', ' ').Replace('\n', ' '));
 
         output.WriteLine(Header);

@@ -30,25 +30,27 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
     {
         var started = Stopwatch.StartNew();
         var scale = ChaosScale.Current;
+        var (own, webhookSettings) = await ChaosWebhooks.StartForInProcessWorkerAsync();
+        await using var ownKombo = own;
         var outages = scale.IsFull ? 3 : 1;
         var outageLength = TimeSpan.FromSeconds(scale.IsFull ? 15 : 4);
-        var workload = await ChaosWorkload.CreateAsync(kombo, scale.DiskCommands, "disk");
-        var warmUp = await ChaosWorkload.CreateAsync(kombo, 6, "disk-warm-up");
+        var workload = await ChaosWorkload.CreateAsync(own, scale.DiskCommands, "disk");
+        var warmUp = await ChaosWorkload.CreateAsync(own, 6, "disk-warm-up");
         var committedWhileFull = 0;
         var deadLetteredDuringOutages = 0u;
         var heldDuringOutages = new List<string>();
         var duplicatesDuringOutages = new List<int>();
         var unhealthyDuringOutages = 0;
-        var callsBefore = (await kombo.GetStatsAsync()).TotalCalls;
+        var callsBefore = (await own.GetStatsAsync()).TotalCalls;
 
         // Kombo slow enough that each batch is still in flight when the disk fills up under it.
-        await kombo.SetFaultsAsync(new FaultSettings { LatencyMs = 500 });
+        await own.SetFaultsAsync(new FaultSettings { LatencyMs = 500 });
         await using var disk = await SmallDisk.MountAsync();
         var databasePath = Path.Combine(disk.Path, "worker.db");
         StoreFindings store;
         await using var ledger = await EventLedger.StartAsync(broker, _virtualHost);
         await using var amqp = await ChaosAmqp.ConnectAsync(broker, _virtualHost);
-        await using (var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, kombo, new()
+        await using (var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, own, new(webhookSettings)
         {
             ["Storage:DatabasePath"] = databasePath,
             ["Messaging:StorageRetryMinDelay"] = "00:00:00.100",
@@ -90,8 +92,10 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
             store = workload.Inspect(databasePath);
         }
 
+        var redemptions = await ChaosWebhooks.FiguresAsync(own, [workload, warmUp], databasePath);
+
         var unanswered = workload.Unanswered(ledger).Count;
-        var komboCalls = (await kombo.GetStatsAsync()).TotalCalls - callsBefore;
+        var komboCalls = (await own.GetStatsAsync()).TotalCalls - callsBefore;
         ChaosReport.Record(output, new ChaosOutcome
         {
             Scenario = "disk-full",
@@ -102,7 +106,8 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
             DuplicateEvents = ledger.DuplicateCount(),
             Unanswered = unanswered,
             Duration = started.Elapsed,
-            Notes = $"{ChaosWorkload.Describe(workload.Outcomes(ledger))}; while full: {committedWhileFull} commits, " +
+            ByTokenCallsPerRedemption = redemptions.PerRedemption,
+            Notes = $"{ChaosWorkload.Describe(workload.Outcomes(ledger))}; {redemptions}; while full: {committedWhileFull} commits, " +
                     $"{deadLetteredDuringOutages} dead-lettered, queues (ready/unacked) {string.Join(" ", heldDuringOutages)}, " +
                     $"ready=503 {unhealthyDuringOutages}/{outages}, duplicate events {string.Join(" ", duplicatesDuringOutages)}; {komboCalls} Kombo calls",
         });

@@ -13,7 +13,9 @@ namespace Kombo.Worker.IntegrationTests.Chaos;
 /// through thousands of persistent commands, and started again each time on the same database. In the end every command
 /// has exactly one business row and its event, a duplicated event always carries its first copy's message id and body
 /// (a republish, never a ghost), each end user's events (several per end user) arrive in commit order, no outbox row is
-/// left pending or parked, and a kill republishes at most <see cref="MaxDuplicatesPerKill"/> events on average.
+/// left pending or parked, and a kill republishes at most <see cref="MaxDuplicatesPerKill"/> events on average. Kombo's
+/// tokens are single-use and its webhooks on: a redemption whose token a killed life spent still ends as
+/// IntegrationConnected, settled from integration-created.
 /// </summary>
 [Collection(BrokerCollection.Name)]
 [Trait("Category", "Chaos")]
@@ -37,17 +39,20 @@ public sealed class KillTests(RabbitMqBroker broker, KomboEmulatorFixture kombo,
         var started = Stopwatch.StartNew();
         var scale = ChaosScale.Current;
         var random = new Random();
-        var workload = await ChaosWorkload.CreateAsync(kombo, scale.KillCommands, "kill", CommandsPerEndUser);
+        var (worker, own) = await ChaosWebhooks.PrepareAsync(ChaosWorkerProcess.Options(broker, _virtualHost, kombo));
+        await using var ownKombo = own;
+        await using var ownWorker = worker;
+        var workload = await ChaosWorkload.CreateAsync(own, scale.KillCommands, "kill", CommandsPerEndUser);
         var kills = 0;
         var restarts = 0;
         var killPoints = new List<int>();
 
         // Kombo answers in tens of milliseconds, as over a real network, so every life of the worker has calls in flight.
-        await kombo.SetFaultsAsync(new FaultSettings { LatencyMs = 50 });
+        await own.SetFaultsAsync(new FaultSettings { LatencyMs = 50 });
         await using var ledger = await EventLedger.StartAsync(broker, _virtualHost);
 
         // A first start declares the worker's queues; the commands then wait in them for the lives to come.
-        await using var worker = await WorkerProcess.StartAsync(ChaosWorkerProcess.Options(broker, _virtualHost, kombo));
+        await worker.StartAsync();
         Assert.Equal(0, await worker.StopAsync());
         await using (var amqp = await ChaosAmqp.ConnectAsync(broker, _virtualHost))
         {
@@ -85,6 +90,7 @@ public sealed class KillTests(RabbitMqBroker broker, KomboEmulatorFixture kombo,
         var store = workload.Inspect(worker.DatabasePath);
         var outOfOrder = OutOfCommitOrder(worker.DatabasePath, ledger);
         var duplicates = ledger.DuplicateCount();
+        var redemptions = await ChaosWebhooks.FiguresAsync(own, workload, worker.DatabasePath);
 
         uint leftInQueues;
         await using (var amqp = await ChaosAmqp.ConnectAsync(broker, _virtualHost))
@@ -107,7 +113,8 @@ public sealed class KillTests(RabbitMqBroker broker, KomboEmulatorFixture kombo,
             DuplicateEvents = duplicates,
             Unanswered = unanswered,
             Duration = started.Elapsed,
-            Notes = $"{ChaosWorkload.Describe(workload.Outcomes(ledger))}; killed after {string.Join(", ", killPoints)} answers; " +
+            ByTokenCallsPerRedemption = redemptions.PerRedemption,
+            Notes = $"{ChaosWorkload.Describe(workload.Outcomes(ledger))}; {redemptions}; killed after {string.Join(", ", killPoints)} answers; " +
                     $"{(double)duplicates / Math.Max(1, kills):0.0} duplicate events per kill; {outOfOrder.Count} end users out of order; " +
                     $"outbox pending {store.PendingOutbox}, parked {store.ParkedOutbox}; peak RSS {worker.PeakRssMb:0} MB",
         });

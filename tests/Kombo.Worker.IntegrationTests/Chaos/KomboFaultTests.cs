@@ -36,13 +36,15 @@ public sealed class KomboFaultTests(RabbitMqBroker broker, KomboEmulatorFixture 
         var started = Stopwatch.StartNew();
         var scale = ChaosScale.Current;
         var logs = new LogCapture();
-        var workload = await ChaosWorkload.CreateAsync(kombo, scale.KomboFaultCommands, "flaky");
-        var outage = await ChaosWorkload.CreateAsync(kombo, 60, "outage");
-        var afterwards = await ChaosWorkload.CreateAsync(kombo, 20, "recovered");
+        var (own, webhookSettings) = await ChaosWebhooks.StartForInProcessWorkerAsync();
+        await using var ownKombo = own;
+        var workload = await ChaosWorkload.CreateAsync(own, scale.KomboFaultCommands, "flaky");
+        var outage = await ChaosWorkload.CreateAsync(own, 60, "outage");
+        var afterwards = await ChaosWorkload.CreateAsync(own, 20, "recovered");
 
         await using var ledger = await EventLedger.StartAsync(broker, _virtualHost);
         await using var amqp = await ChaosAmqp.ConnectAsync(broker, _virtualHost);
-        await using var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, kombo, new()
+        await using var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, own, new(webhookSettings)
         {
             ["Kombo:MaxRetryAttempts"] = MaxRetryAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Kombo:AttemptTimeout"] = "00:00:01",
@@ -58,8 +60,8 @@ public sealed class KomboFaultTests(RabbitMqBroker broker, KomboEmulatorFixture 
         }, builder => builder.Logging.AddProvider(logs));
 
         // Part 1: a flaky Kombo.
-        await kombo.ResetAsync();
-        await kombo.SetFaultsAsync(new FaultSettings
+        await own.ResetAsync();
+        await own.SetFaultsAsync(new FaultSettings
         {
             ErrorRate = 0.3,
             RateLimitRate = 0.1 / 0.7,
@@ -71,27 +73,28 @@ public sealed class KomboFaultTests(RabbitMqBroker broker, KomboEmulatorFixture 
         });
         await workload.PublishAsync(amqp);
         await Eventually.UntilAsync(() => workload.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(scale.IsFull ? 600 : 150));
-        var flakyStats = await kombo.GetStatsAsync();
+        var flakyStats = await own.GetStatsAsync();
+        var flakyRedemptions = ChaosWebhooks.Figures(flakyStats.Endpoints.IntegrationByToken, [workload], Path.Combine(worker.Directory, "worker.db"));
         var budget = workload.Commands.Count * (MaxRetryAttempts + 1) * (Redeliveries + 1);
         var flakyOutcomes = workload.Outcomes(ledger);
         var wrongFailures = WrongFailures(workload, ledger);
         var opensWhileFlaky = CircuitEvents(logs, "OnCircuitOpened");
 
         // Part 2: Kombo down: the breaker opens, calls stop, and once Kombo is back it closes.
-        await kombo.ResetAsync();
-        await kombo.SetFaultsAsync(new FaultSettings { ErrorRate = 1.0 });
+        await own.ResetAsync();
+        await own.SetFaultsAsync(new FaultSettings { ErrorRate = 1.0 });
         await outage.PublishAsync(amqp);
         await Eventually.HoldsAsync(() => CircuitEvents(logs, "OnCircuitOpened") > opensWhileFlaky, "the circuit breaker opened",
             TimeSpan.FromSeconds(30));
-        var callsWhenOpened = (await kombo.GetStatsAsync()).TotalCalls;
+        var callsWhenOpened = (await own.GetStatsAsync()).TotalCalls;
         await Task.Delay(BreakDuration / 2);
-        var callsWhileOpen = (await kombo.GetStatsAsync()).TotalCalls - callsWhenOpened;
+        var callsWhileOpen = (await own.GetStatsAsync()).TotalCalls - callsWhenOpened;
         await Eventually.UntilAsync(() => outage.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(60));
         var outageOutcomes = outage.Outcomes(ledger);
 
         // Kombo is back. The breaker stays open for its break duration (commands then fail fast, as they should),
         // then lets a trial call through, which succeeds and closes it.
-        await kombo.SetFaultsAsync(FaultSettings.None);
+        await own.SetFaultsAsync(FaultSettings.None);
         var closesBefore = CircuitEvents(logs, "OnCircuitClosed");
         var recovering = Stopwatch.StartNew();
         await Task.Delay(BreakDuration + TimeSpan.FromMilliseconds(300));
@@ -113,7 +116,8 @@ public sealed class KomboFaultTests(RabbitMqBroker broker, KomboEmulatorFixture 
             DuplicateEvents = ledger.DuplicateCount(),
             Unanswered = unanswered,
             Duration = started.Elapsed,
-            Notes = $"flaky: {ChaosWorkload.Describe(flakyOutcomes)}, {flakyStats.TotalCalls} Kombo calls (budget {budget}; " +
+            ByTokenCallsPerRedemption = flakyRedemptions.PerRedemption,
+            Notes = $"flaky: {ChaosWorkload.Describe(flakyOutcomes)}, {flakyRedemptions}, {flakyStats.TotalCalls} Kombo calls (budget {budget}; " +
                     $"{flakyStats.Faults.ServerError} 5xx, {flakyStats.Faults.RateLimited} 429, {flakyStats.Faults.Hang} hangs), " +
                     $"circuit opened {opensWhileFlaky}x; outage: {ChaosWorkload.Describe(outageOutcomes)}, {callsWhileOpen} calls while open, " +
                     $"half-open {(halfOpened - opened)?.TotalSeconds:0.0} s after opening, closed {closedAfter.TotalSeconds:0.0} s after Kombo was back; afterwards: {ChaosWorkload.Describe(afterwards.Outcomes(ledger))}",

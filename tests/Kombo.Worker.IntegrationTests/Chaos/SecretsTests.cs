@@ -67,7 +67,7 @@ public sealed class SecretsTests(RabbitMqBroker broker, ITestOutputHelper output
 
             var unknown = $"tok_{Guid.NewGuid():N}{Guid.NewGuid():N}";
             secrets["unknown token"] = unknown;
-            Assert.Equal(FailureReasons.TokenInvalidOrExpired, (await RedeemAsync(amqp, ledger, unknown, null)).Reason);
+            Assert.Equal(FailureReasons.TokenInvalidOrExpired, (await RedeemAsync(amqp, ledger, unknown, "customer-secret")).Reason);
 
             var mismatched = (await _kombo.IssueTokensAsync(1, endUserOriginId: "customer-other"))[0].Token;
             secrets["other customer's token"] = mismatched;
@@ -87,7 +87,7 @@ public sealed class SecretsTests(RabbitMqBroker broker, ITestOutputHelper output
             var outageToken = (await _kombo.IssueTokensAsync(1))[0].Token;
             secrets["token redeemed during an outage"] = outageToken;
             await _kombo.SetFaultsAsync(new FaultSettings { ErrorRate = 1.0 });
-            Assert.Equal(FailureReasons.KomboUnavailable, (await RedeemAsync(amqp, ledger, outageToken, null)).Reason);
+            Assert.Equal(FailureReasons.KomboUnavailable, (await RedeemAsync(amqp, ledger, outageToken, "customer-outage")).Reason);
             Assert.Equal(FailureReasons.KomboUnavailable, (await CreateLinkAsync(amqp, ledger, "customer-outage")).Reason);
             await _kombo.ResetAsync();
             answered = ledger.Entries.Count;
@@ -104,11 +104,11 @@ public sealed class SecretsTests(RabbitMqBroker broker, ITestOutputHelper output
         await using (var amqp = await ChaosAmqp.ConnectAsync(broker, _wrongKeyVirtualHost))
         {
             var refused = await CreateLinkAsync(amqp, ledger, "customer-401");
-            Assert.Equal(FailureReasons.KomboRejected, refused.Reason);
+            Assert.Equal(FailureReasons.KomboUnauthorized, refused.Reason);
             Assert.Equal("PLATFORM.AUTHENTICATION_INVALID", refused.Message.GetProperty("komboErrorCode").GetString());
             var refusedToken = (await _kombo.IssueTokensAsync(1))[0].Token;
             secrets["token redeemed with a wrong key"] = refusedToken;
-            Assert.Equal(FailureReasons.KomboRejected, (await RedeemAsync(amqp, ledger, refusedToken, null)).Reason);
+            Assert.Equal(FailureReasons.KomboUnauthorized, (await RedeemAsync(amqp, ledger, refusedToken, "customer-401")).Reason);
             answered += ledger.Entries.Count;
         }
 

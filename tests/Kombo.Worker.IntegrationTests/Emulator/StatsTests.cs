@@ -16,18 +16,19 @@ public sealed class StatsTests(KomboEmulatorFixture emulator) : IClassFixture<Ko
         var token = await emulator.CompleteLinkAsync(await kombo.CreateLinkAsync());
         (await kombo.GetAsync($"connect/integration-by-token/{token}")).Dispose();
         (await kombo.GetAsync("connect/integration-by-token/unknown")).Dispose();
-        (await kombo.PostJsonAsync("connect/activate-integration", JsonSerializer.Serialize(new { token }))).Dispose();
+        var another = await emulator.CompleteLinkAsync(await kombo.CreateLinkAsync());
+        (await kombo.PostJsonAsync("connect/activate-integration", JsonSerializer.Serialize(new { token = another }))).Dispose();
 
         var stats = await emulator.GetStatsAsync();
 
-        Assert.Equal(4, stats.TotalCalls);
-        Assert.Equal(1, stats.Endpoints.CreateLink);
+        Assert.Equal(5, stats.TotalCalls);
+        Assert.Equal(2, stats.Endpoints.CreateLink);
         Assert.Equal(2, stats.Endpoints.IntegrationByToken);
         Assert.Equal(1, stats.Endpoints.ActivateIntegration);
-        Assert.Equal(3, stats.StatusCodes["200"]);
+        Assert.Equal(4, stats.StatusCodes["200"]);
         Assert.Equal(1, stats.StatusCodes["404"]);
-        Assert.Equal(1, stats.LinksCreated);
-        Assert.Equal(1, stats.TokensIssued);
+        Assert.Equal(2, stats.LinksCreated);
+        Assert.Equal(2, stats.TokensIssued);
         Assert.Equal(2, stats.TokensRedeemed);
     }
 

@@ -60,8 +60,12 @@ public sealed class TokenRedemptionTests(KomboEmulatorFixture emulator) : IClass
     [Fact]
     public async Task Deprecated_activate_integration_answers_like_integration_by_token()
     {
-        using var kombo = emulator.CreateKomboClient();
-        var token = await emulator.CompleteLinkAsync(await kombo.CreateLinkAsync());
+        await using var reusable = await KomboEmulatorFixture.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Emulator:SingleUseTokens"] = "false",
+        });
+        using var kombo = reusable.CreateKomboClient();
+        var token = await reusable.CompleteLinkAsync(await kombo.CreateLinkAsync());
         using var byToken = await kombo.GetAsync($"connect/integration-by-token/{token}");
 
         using var activated = await kombo.PostJsonAsync("connect/activate-integration", JsonSerializer.Serialize(new { token }));
@@ -83,27 +87,10 @@ public sealed class TokenRedemptionTests(KomboEmulatorFixture emulator) : IClass
     }
 
     [Fact]
-    public async Task Token_redeems_more_than_once_within_its_lifetime_by_default()
+    public async Task Token_fails_on_its_second_redemption_by_default()
     {
         using var kombo = emulator.CreateKomboClient();
         var token = await emulator.CompleteLinkAsync(await kombo.CreateLinkAsync());
-
-        using var first = await kombo.GetAsync($"connect/integration-by-token/{token}");
-        using var second = await kombo.GetAsync($"connect/integration-by-token/{token}");
-
-        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
-    }
-
-    [Fact]
-    public async Task Single_use_tokens_fail_on_the_second_redemption()
-    {
-        await using var own = await KomboEmulatorFixture.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["Emulator:SingleUseTokens"] = "true",
-        });
-        using var kombo = own.CreateKomboClient();
-        var token = await own.CompleteLinkAsync(await kombo.CreateLinkAsync());
 
         using var first = await kombo.GetAsync($"connect/integration-by-token/{token}");
         using var second = await kombo.GetAsync($"connect/integration-by-token/{token}");
@@ -114,12 +101,30 @@ public sealed class TokenRedemptionTests(KomboEmulatorFixture emulator) : IClass
     }
 
     [Fact]
+    public async Task Reusable_tokens_redeem_more_than_once_within_their_lifetime()
+    {
+        await using var own = await KomboEmulatorFixture.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Emulator:SingleUseTokens"] = "false",
+        });
+        using var kombo = own.CreateKomboClient();
+        var token = await own.CompleteLinkAsync(await kombo.CreateLinkAsync());
+
+        using var first = await kombo.GetAsync($"connect/integration-by-token/{token}");
+        using var second = await kombo.GetAsync($"connect/integration-by-token/{token}");
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+    }
+
+    [Fact]
     public async Task Expired_token_is_answered_404_with_a_kombo_input_invalid_error()
     {
         var time = new FakeTimeProvider();
         await using var own = await KomboEmulatorFixture.StartAsync(time, new Dictionary<string, string?>
         {
             ["Emulator:TokenLifetime"] = "00:05:00",
+            ["Emulator:SingleUseTokens"] = "false",
         });
         using var kombo = own.CreateKomboClient();
         var token = await own.CompleteLinkAsync(await kombo.CreateLinkAsync());

@@ -2,6 +2,7 @@ using Kombo.Contracts;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Kombo.Worker.Tests.Connect;
 
@@ -36,7 +37,7 @@ public sealed class RedeemConnectTokenTests
     }
 
     [Fact]
-    public async Task Integration_of_another_end_user_is_refused_and_nothing_is_recorded()
+    public async Task Integration_of_another_end_user_is_refused_and_announced_to_no_one()
     {
         await using var harness = await Harness.StartAsync();
         harness.Kombo.AddToken("token-1", "personio:abc", "customer-2");
@@ -46,8 +47,8 @@ public sealed class RedeemConnectTokenTests
         var failed = (await harness.Bus.Published.SelectAsync<ConnectTokenRedemptionFailed>().First()).Context.Message;
         Assert.Equal(FailureReasons.OriginMismatch, failed.Reason);
         Assert.Equal("customer-1", failed.ExpectedEndUserOriginId);
-        Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM integrations"));
-        Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM token_redemptions"));
+        Assert.False(harness.Bus.Published.Select<IntegrationConnected>().Any());
+        Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox WHERE message_type = 'IntegrationConnected'"));
     }
 
     [Fact]
@@ -60,7 +61,100 @@ public sealed class RedeemConnectTokenTests
 
         var failed = (await harness.Bus.Published.SelectAsync<ConnectTokenRedemptionFailed>().First()).Context.Message;
         Assert.Equal(FailureReasons.OriginMismatch, failed.Reason);
-        Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM integrations"));
+        Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox WHERE message_type = 'IntegrationConnected'"));
+    }
+
+    [Fact]
+    public async Task Single_use_token_spent_by_a_wrong_origin_still_answers_its_rightful_redemption_from_the_store()
+    {
+        await using var harness = await Harness.StartAsync();
+        harness.Kombo.SingleUseTokens = true;
+        harness.Kombo.AddToken("token-1", "personio:abc", "customer-2");
+        await harness.Bus.Bus.Publish(Redeem("token-1", expectedOriginId: "customer-1"));
+        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<ConnectTokenRedemptionFailed>().Any(), "the wrong redemption was refused");
+        var rightful = Redeem("token-1", expectedOriginId: "customer-2");
+
+        await harness.Bus.Bus.Publish(rightful);
+
+        var connected = (await harness.Bus.Published.SelectAsync<IntegrationConnected>().First()).Context.Message;
+        Assert.Equal(rightful.CorrelationId, connected.CorrelationId);
+        Assert.Equal("personio:abc", connected.IntegrationId);
+        Assert.True(connected.OriginVerified);
+        Assert.Equal(1, harness.Kombo.TokenCalls);
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM integrations"));
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM outbox WHERE message_type = 'IntegrationConnected'"));
+    }
+
+    [Fact]
+    public async Task Missing_expected_origin_is_an_invalid_request_unless_the_check_is_skipped()
+    {
+        await using var harness = await Harness.StartAsync();
+        harness.Kombo.AddToken("token-1", "personio:abc", "customer-1");
+
+        await harness.Bus.Bus.Publish(Redeem("token-1", expectedOriginId: null));
+        var failed = (await harness.Bus.Published.SelectAsync<ConnectTokenRedemptionFailed>().First()).Context.Message;
+        Assert.Equal(FailureReasons.InvalidRequest, failed.Reason);
+        Assert.Equal(0, harness.Kombo.TokenCalls);
+
+        var skipping = Redeem("token-1", expectedOriginId: null) with { SkipOriginCheck = true };
+        await harness.Bus.Bus.Publish(skipping);
+        var connected = (await harness.Bus.Published.SelectAsync<IntegrationConnected>().First()).Context.Message;
+        Assert.Equal(skipping.CorrelationId, connected.CorrelationId);
+        Assert.False(connected.OriginVerified);
+    }
+
+    [Fact]
+    public async Task Redemption_for_an_end_user_who_has_the_tool_already_names_the_other_integration()
+    {
+        await using var harness = await Harness.StartAsync();
+        harness.Kombo.AddToken("token-1", "personio:first", "customer-1");
+        harness.Kombo.AddToken("token-2", "personio:second", "customer-1");
+        await harness.Bus.Bus.Publish(Redeem("token-1"));
+        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the first redemption was published");
+        using var listener = new Operations.MeterReadings(harness.Services.GetRequiredService<Kombo.Worker.Telemetry.WorkerMetrics>().Meter);
+
+        await harness.Bus.Bus.Publish(Redeem("token-2"));
+
+        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Count() == 2, "the second redemption was published");
+        var second = harness.Bus.Published.Select<IntegrationConnected>().Select(m => m.Context.Message).Single(m => m.IntegrationId == "personio:second");
+        Assert.Equal(["personio:first"], second.AlsoConnectedIntegrationIds);
+        Assert.True(second.OriginVerified);
+        Assert.Equal(1, listener.Sum("kombo.worker.integrations.duplicates"));
+    }
+
+    [Theory]
+    [InlineData(401, "PLATFORM.AUTHENTICATION_INVALID")]
+    [InlineData(403, "PLATFORM.IP_NOT_WHITELISTED")]
+    public async Task Rejected_api_key_is_answered_kombo_unauthorized_and_retryable(int status, string code)
+    {
+        await using var harness = await Harness.StartAsync();
+        harness.Kombo.Respond = request => request.RequestUri!.AbsolutePath.Contains("by-token", StringComparison.Ordinal)
+            ? FakeKombo.Error((System.Net.HttpStatusCode)status, code)
+            : null;
+
+        await harness.Bus.Bus.Publish(Redeem("token-1"));
+
+        var failed = (await harness.Bus.Published.SelectAsync<ConnectTokenRedemptionFailed>().First()).Context.Message;
+        Assert.Equal(FailureReasons.KomboUnauthorized, failed.Reason);
+        Assert.True(failed.Retryable);
+    }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(404)]
+    [InlineData(410)]
+    public async Task Error_without_a_code_is_kombo_rejected_not_blamed_on_the_token(int status)
+    {
+        await using var harness = await Harness.StartAsync();
+        harness.Kombo.Respond = request => request.RequestUri!.AbsolutePath.Contains("by-token", StringComparison.Ordinal)
+            ? FakeKombo.PlainText((System.Net.HttpStatusCode)status, "<html>Not here</html>")
+            : null;
+
+        await harness.Bus.Bus.Publish(Redeem("token-1"));
+
+        var failed = (await harness.Bus.Published.SelectAsync<ConnectTokenRedemptionFailed>().First()).Context.Message;
+        Assert.Equal(FailureReasons.KomboRejected, failed.Reason);
+        Assert.False(failed.Retryable);
     }
 
     [Fact]

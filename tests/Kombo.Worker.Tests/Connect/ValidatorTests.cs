@@ -61,5 +61,16 @@ public sealed class ValidatorTests
     [InlineData(".")]
     [InlineData("..")]
     public void Bad_token_is_refused(string? token) =>
-        Assert.NotEmpty(RedeemConnectTokenValidator.Validate(new RedeemConnectToken { CorrelationId = Guid.NewGuid(), Token = token }));
+        Assert.NotEmpty(RedeemConnectTokenValidator.Validate(
+            new RedeemConnectToken { CorrelationId = Guid.NewGuid(), Token = token, ExpectedEndUserOriginId = "customer-1" }));
+
+    [Fact]
+    public void Redemption_needs_an_expected_origin_or_an_explicit_skip()
+    {
+        var command = new RedeemConnectToken { CorrelationId = Guid.NewGuid(), Token = "token-1" };
+
+        Assert.NotEmpty(RedeemConnectTokenValidator.Validate(command));
+        Assert.Empty(RedeemConnectTokenValidator.Validate(command with { SkipOriginCheck = true }));
+        Assert.Empty(RedeemConnectTokenValidator.Validate(command with { ExpectedEndUserOriginId = "customer-1" }));
+    }
 }

@@ -14,16 +14,25 @@ public sealed class FakeKombo : HttpMessageHandler
     private int _createLinkCalls;
     private int _tokenCalls;
     private int _relinkCalls;
+    private int _keyChecks;
 
     public ConcurrentDictionary<string, object> Integrations { get; } = new();
 
     public Func<HttpRequestMessage, HttpResponseMessage?>? Respond { get; set; }
+
+    /// <summary>Like <see cref="Respond"/>, asynchronously (to hang or to wait for a signal); runs after it.</summary>
+    public Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage?>>? RespondAsync { get; set; }
+
+    /// <summary>As Kombo's tokens are: the first redemption of a token spends it, later ones get 404 INPUT_INVALID.</summary>
+    public bool SingleUseTokens { get; set; }
 
     public int CreateLinkCalls => Volatile.Read(ref _createLinkCalls);
 
     public int TokenCalls => Volatile.Read(ref _tokenCalls);
 
     public int RelinkCalls => Volatile.Read(ref _relinkCalls);
+
+    public int KeyChecks => Volatile.Read(ref _keyChecks);
 
     /// <summary>Integration ids that relink knows; others answer 404 <c>PLATFORM.INTEGRATION_NOT_FOUND</c>.</summary>
     public ConcurrentDictionary<string, bool> RelinkableIntegrations { get; } = new();
@@ -59,6 +68,10 @@ public sealed class FakeKombo : HttpMessageHandler
         {
             Interlocked.Increment(ref _relinkCalls);
         }
+        else if (path.EndsWith("/check-api-key", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _keyChecks);
+        }
         else
         {
             Interlocked.Increment(ref _tokenCalls);
@@ -69,9 +82,19 @@ public sealed class FakeKombo : HttpMessageHandler
             return overridden;
         }
 
+        if (RespondAsync is { } respondAsync && await respondAsync(request, cancellationToken) is { } later)
+        {
+            return later;
+        }
+
         if (request.Headers.Authorization?.Parameter != Harness.ApiKey)
         {
             return Error(HttpStatusCode.Unauthorized, "PLATFORM.AUTHENTICATION_INVALID", "The API key is invalid.");
+        }
+
+        if (path.EndsWith("/check-api-key", StringComparison.Ordinal))
+        {
+            return Json(HttpStatusCode.OK, new { status = "success", data = new { environment_id = "env-test" } });
         }
 
         if (path.EndsWith("/connect/create-link", StringComparison.Ordinal))
@@ -93,7 +116,14 @@ public sealed class FakeKombo : HttpMessageHandler
         var token = path.Contains("/integration-by-token/", StringComparison.Ordinal)
             ? Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..])
             : JsonDocument.Parse(await request.Content!.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("token").GetString()!;
-        return Integrations.TryGetValue(token, out var integration)
+        return AnswerToken(token);
+    }
+
+    /// <summary>What integration-by-token answers for <paramref name="token"/> (spending it, with single-use tokens).</summary>
+    public HttpResponseMessage AnswerToken(string token)
+    {
+        var found = SingleUseTokens ? Integrations.TryRemove(token, out var integration) : Integrations.TryGetValue(token, out integration);
+        return found
             ? Json(HttpStatusCode.OK, new { status = "success", data = integration })
             : Error(HttpStatusCode.NotFound, "PLATFORM.INPUT_INVALID", "The token is invalid or has expired.");
     }

@@ -3,6 +3,7 @@ using Kombo.Worker.KomboApi;
 using Kombo.Worker.Messaging;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
+using Kombo.Worker.TokenRedemption;
 using Kombo.Worker.Webhooks;
 using MassTransit;
 using MassTransit.Testing;
@@ -78,6 +79,7 @@ public sealed class Harness : IAsyncDisposable
             bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(30), testInactivityTimeout: TimeSpan.FromSeconds(3));
         });
         services.AddOutbox(configuration);
+        services.AddTokenRedemption();
         services.AddWebhooks(configuration);
 
         var harness = new Harness(services.BuildServiceProvider(), kombo, directory);
