@@ -86,16 +86,30 @@ internal static partial class ContractSchemas
 
         var properties = schema["properties"]!.AsObject();
         var required = new JsonArray();
+        var anyOf = new List<JsonArray>();
         foreach (var property in type.GetProperties())
         {
             var name = JsonNamingPolicy.CamelCase.ConvertName(property.Name);
             var node = properties[name]!.AsObject();
             if (Refuses(validate, With(valid, property, Empty(property.PropertyType)), property.Name, "is required"))
             {
-                required.Add(name);
-                if (node["type"] is JsonArray types)
+                // Required unless a flag says otherwise (RedeemConnectToken's SkipOriginCheck): then "either it, or the flag".
+                var waiver = type.GetProperties().FirstOrDefault(flag => flag.PropertyType == typeof(bool)
+                    && !Refuses(validate, With(With(valid, property, Empty(property.PropertyType)), flag, true), property.Name, "is required"));
+                if (waiver is not null)
                 {
-                    node["type"] = types.Select(t => t!.GetValue<string>()).Single(t => t != "null");
+                    var flagName = JsonNamingPolicy.CamelCase.ConvertName(waiver.Name);
+                    anyOf.Add(new JsonArray(
+                        new JsonObject { ["required"] = new JsonArray(name) },
+                        new JsonObject { ["properties"] = new JsonObject { [flagName] = new JsonObject { ["const"] = true } }, ["required"] = new JsonArray(flagName) }));
+                }
+                else
+                {
+                    required.Add(name);
+                    if (node["type"] is JsonArray types)
+                    {
+                        node["type"] = types.Select(t => t!.GetValue<string>()).Single(t => t != "null");
+                    }
                 }
             }
 
@@ -121,6 +135,15 @@ internal static partial class ContractSchemas
         if (required.Count > 0)
         {
             schema["required"] = required;
+        }
+
+        if (anyOf.Count == 1)
+        {
+            schema["anyOf"] = anyOf[0];
+        }
+        else if (anyOf.Count > 1)
+        {
+            schema["allOf"] = new JsonArray([.. anyOf.Select(choice => (JsonNode)new JsonObject { ["anyOf"] = choice })]);
         }
     }
 
