@@ -183,11 +183,11 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
                 var token = tokens![offset + i];
                 return (id, CommandBodies.RedeemConnectToken(id, tracker.CorrelationIds[i], token.Token, token.EndUserOriginId, destination));
             }
-            : i =>
-            {
-                var id = Guid.NewGuid();
-                return (id, CommandBodies.CreateConnectLink(id, tracker.CorrelationIds[i], offset + i, destination));
-            };
+    : i =>
+    {
+        var id = Guid.NewGuid();
+        return (id, CommandBodies.CreateConnectLink(id, tracker.CorrelationIds[i], offset + i, destination));
+    };
 
     /// <returns>Null when every event arrived, else why the run ended early.</returns>
     private async Task<string?> WaitForEventsAsync(EventTracker tracker, Task publishing, CancellationToken cancellationToken)

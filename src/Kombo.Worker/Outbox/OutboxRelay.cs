@@ -1,6 +1,6 @@
-using MassTransit;
 using Kombo.Worker.Storage;
 using Kombo.Worker.Telemetry;
+using MassTransit;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Outbox;

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Dapper;
 using Kombo.Contracts;
-using Kombo.Worker.IntegrationTests.Infrastructure;
 using Kombo.Worker.Integrations;
+using Kombo.Worker.IntegrationTests.Infrastructure;
 using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.IntegrationTests.Chaos;
