@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of BENCHMARK.md: starts its own RabbitMQ node (free ports, never your broker on 5672), the Kombo
+# The benchmark of docs/benchmark.md: starts its own RabbitMQ node (free ports, never your broker on 5672), the Kombo
 # emulator and the Release worker as separate processes on 127.0.0.1, runs the workloads and stops what it started.
 # Progress goes to stderr; one JSON line per run and, for several runs, a Markdown table of medians go to stdout
 # (the JSON lines are also appended to artifacts/benchmark/results.jsonl, or under KOMBO_ARTIFACTS_PATH).

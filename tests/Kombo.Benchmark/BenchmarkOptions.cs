@@ -28,7 +28,7 @@ public sealed record RunConfiguration
 public sealed record BenchmarkOptions
 {
     public const string Usage = """
-        Kombo.Worker benchmark (/work/shared/BENCHMARK.md). Starts its own RabbitMQ node, Kombo emulator and the Release
+        Kombo.Worker benchmark (docs/benchmark.md). Starts its own RabbitMQ node, Kombo emulator and the Release
         worker as separate processes on 127.0.0.1, and stops them at the end.
 
           --workload W1|W2       W1: CreateConnectLink -> LinkCreated; W2: RedeemConnectToken -> IntegrationConnected (W1)
