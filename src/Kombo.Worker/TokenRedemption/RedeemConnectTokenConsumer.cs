@@ -26,6 +26,7 @@ public sealed partial class RedeemConnectTokenConsumer(
     TransactionalOutbox outbox,
     SqliteWriter writer,
     SqliteDatabase database,
+    TokenLocks tokenLocks,
     TimeProvider time,
     WorkerMetrics metrics,
     IOptions<MessagingOptions> options,
@@ -42,6 +43,9 @@ public sealed partial class RedeemConnectTokenConsumer(
 
         var problems = RedeemConnectTokenValidator.Validate(command);
         var tokenHash = problems.Count == 0 ? IntegrationStore.HashToken(command.Token!) : null;
+
+        // Held until this delivery's answer is committed: a second delivery of the token then finds it (see TokenLocks).
+        using var exclusive = tokenHash is null ? null : await tokenLocks.AcquireAsync(tokenHash, context.CancellationToken);
         Redemption? earlier = null;
         using (var connection = database.Open())
         {

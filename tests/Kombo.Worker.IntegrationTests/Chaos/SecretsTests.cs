@@ -76,10 +76,11 @@ public sealed class SecretsTests(RabbitMqBroker broker, ITestOutputHelper output
             // A redemption that fails for good (a bug, injected as a trigger; before the Kombo outage opens the circuit):
             // it goes to the _error queue, and no Fault<RedeemConnectToken> carrying its token is published.
             await amqp.BindQueueAsync(FaultQueue, "MassTransit:Fault", "MassTransit:Fault--Kombo.Contracts:RedeemConnectToken--");
-            var faultingToken = (await _kombo.IssueTokensAsync(1))[0].Token;
+            var faulting = (await _kombo.IssueTokensAsync(1))[0];
+            var faultingToken = faulting.Token;
             secrets["token of a faulting redemption"] = faultingToken;
             ExecuteOnDatabase(worker, "CREATE TRIGGER fail_integration BEFORE INSERT ON integrations BEGIN SELECT RAISE(ABORT, 'injected: a bug'); END");
-            await amqp.PublishJsonAsync("redeem-connect-token", JsonSerializer.Serialize(new { correlationId = Guid.NewGuid(), token = faultingToken }), Guid.NewGuid());
+            await amqp.PublishJsonAsync("redeem-connect-token", JsonSerializer.Serialize(new { correlationId = Guid.NewGuid(), token = faultingToken, expectedEndUserOriginId = faulting.EndUserOriginId }), Guid.NewGuid());
             await Eventually.HoldsAsync(() => amqp.QueueStateAsync(ErrorQueue).GetAwaiter().GetResult().Messages == 1, "the faulting redemption reached the error queue");
             ExecuteOnDatabase(worker, "DROP TRIGGER fail_integration");
 

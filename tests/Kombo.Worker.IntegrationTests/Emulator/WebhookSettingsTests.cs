@@ -55,6 +55,8 @@ public sealed class WebhookSettingsTests
         var acknowledged = await receiver.WaitForAcknowledgedAsync(1);
 
         Assert.Equal("integration-deleted", Assert.Single(acknowledged).Type);
+        // The receiver has answered; the emulator counts the delivery once that answer reaches it.
+        Assert.True(await Eventually.UntilAsync(async () => (await emulator.Client.GetWebhookStatsAsync()).Pending == 0, TimeSpan.FromSeconds(10)));
         var report = await (await emulator.Admin.GetAsync("emulator/webhooks")).JsonAsync();
         Assert.True(receiver.Received.Count >= 3, "the first webhook was retried before it was given up");
         Assert.Equal(0, report.GetProperty("counts").GetProperty("pending").GetInt64());

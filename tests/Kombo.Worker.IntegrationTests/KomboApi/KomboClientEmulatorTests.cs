@@ -20,20 +20,26 @@ public sealed class KomboClientEmulatorTests(KomboEmulatorFixture kombo) : IClas
         using var services = Services();
         var client = services.GetRequiredService<KomboClient>();
 
-        var created = await client.CreateLinkAsync(new CreateLinkRequest
+        async Task<string> CompletedTokenAsync()
         {
-            EndUserEmail = "admin@acme.test",
-            EndUserOrganizationName = "Acme, Inc.",
-            EndUserOriginId = "customer-42",
-            IntegrationCategory = "HRIS",
-            IntegrationTool = "personio",
-            LinkType = "EMBEDDED",
-        }, CancellationToken.None);
-        Assert.True(created.IsSuccess, created.Error?.Message);
-        var token = await kombo.CompleteLinkAsync(created.Value!.Link, setupStatus: "COMPLETED");
+            var created = await client.CreateLinkAsync(new CreateLinkRequest
+            {
+                EndUserEmail = "admin@acme.test",
+                EndUserOrganizationName = "Acme, Inc.",
+                EndUserOriginId = "customer-42",
+                IntegrationCategory = "HRIS",
+                IntegrationTool = "personio",
+                LinkType = "EMBEDDED",
+            }, CancellationToken.None);
+            Assert.True(created.IsSuccess, created.Error?.Message);
+            return await kombo.CompleteLinkAsync(created.Value!.Link, setupStatus: "COMPLETED");
+        }
 
+        var token = await CompletedTokenAsync();
         var byToken = await client.GetIntegrationByTokenAsync(token, CancellationToken.None);
-        var activated = await client.ActivateIntegrationAsync(token, CancellationToken.None);
+        var activated = await client.ActivateIntegrationAsync(await CompletedTokenAsync(), CancellationToken.None);
+        // The emulator's tokens are single-use, as Kombo's must be taken to be: the spent one is refused.
+        var again = await client.GetIntegrationByTokenAsync(token, CancellationToken.None);
 
         var integration = byToken.Value;
         Assert.NotNull(integration);
@@ -43,7 +49,9 @@ public sealed class KomboClientEmulatorTests(KomboEmulatorFixture kombo) : IClas
         Assert.Equal("Acme, Inc.", integration.EndUserOrganizationName);
         Assert.Equal("admin@acme.test", integration.EndUserEmail);
         Assert.Equal("COMPLETED", integration.SetupStatus);
-        Assert.Equal(integration, activated.Value);
+        Assert.Equal(integration with { Id = activated.Value!.Id }, activated.Value);
+        Assert.NotEqual(integration.Id, activated.Value.Id);
+        Assert.False(again.IsSuccess);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Kombo.Worker.Integrations;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using static Kombo.Worker.Tests.Webhooks.WebhookJsonReader;
 using WebhookJson = Kombo.Worker.Tests.Webhooks.WebhookJson;
 
@@ -106,10 +107,14 @@ public sealed class UncertainRedemptionTests
         Assert.Equal(1, harness.Kombo.TokenCalls);
     }
 
-    [Fact]
-    public async Task Redelivery_while_the_first_delivery_runs_is_settled_by_the_first_deliverys_answer()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Redelivery_while_the_first_delivery_runs_waits_for_it_and_is_answered_by_its_commit(bool webhooks)
     {
-        await using var harness = await StartAsync(WebhooksOn);
+        // Before the per-token lock, the second delivery called Kombo, heard "invalid" and, without webhooks, answered
+        // outcome_unknown for the connection the first delivery was about to commit.
+        await using var harness = await StartAsync(webhooks ? WebhooksOn : []);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var first = 0;
         harness.Kombo.RespondAsync = async (_, _) =>
@@ -125,13 +130,14 @@ public sealed class UncertainRedemptionTests
         };
         var command = Redeem();
         var messageId = NewId.NextGuid();
+        var locks = harness.Services.GetRequiredService<Kombo.Worker.TokenRedemption.TokenLocks>();
 
         try
         {
             await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
             await Harness.EventuallyAsync(() => harness.Kombo.TokenCalls == 1, "the first delivery is calling Kombo");
             await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
-            await WaitUntilPendingAsync(harness);
+            await Harness.EventuallyAsync(() => locks.UsersOf(IntegrationStore.HashToken(Token)) == 2, "the redelivery waits for the first delivery");
         }
         finally
         {
@@ -139,8 +145,10 @@ public sealed class UncertainRedemptionTests
             release.TrySetResult();
         }
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the redemption was settled");
+        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the redemption was answered");
+        await Harness.EventuallyAsync(() => locks.UsersOf(IntegrationStore.HashToken(Token)) == 0, "both deliveries are done");
         AssertConnectedOnce(harness, command);
+        Assert.Equal(1, harness.Kombo.TokenCalls);
     }
 
     [Fact]
