@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using Kombo.Worker.Storage;
 using Microsoft.Data.Sqlite;
@@ -32,5 +30,5 @@ public static class ConnectLinkStore
 
     /// <summary>Enough to match a link in support cases, useless to open it.</summary>
     public static string Fingerprint(string link) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(link)))[..16];
+        Sha256Text.Hex(link)[..16];
 }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using Kombo.Contracts;
 using Kombo.Worker.Storage;
@@ -186,7 +184,7 @@ public static class IntegrationStore
 
     /// <summary>Tokens are credentials: only this hash is ever stored.</summary>
     public static string HashToken(string token) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+        Sha256Text.Hex(token);
 }
 
 /// <summary>One row of the integrations table.</summary>

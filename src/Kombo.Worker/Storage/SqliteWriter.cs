@@ -179,7 +179,7 @@ public sealed class SqliteWriter : IAsyncDisposable
                 transaction.Release("write");
                 done++;
             }
-            catch (Exception ex) when (ex is not SqliteException { SqliteErrorCode: SQLiteFull or SQLiteIoErr })
+            catch (Exception ex) when (ex is not SqliteException { SqliteErrorCode: SqliteErrorCodes.Full or SqliteErrorCodes.IoError })
             {
                 // Some errors (SQLITE_BUSY, SQLITE_NOMEM) roll back the whole transaction: every write in it is lost,
                 // so all of them fail with this write's own, retryable, error instead of the savepoint's.
@@ -216,8 +216,6 @@ public sealed class SqliteWriter : IAsyncDisposable
         }
     }
 
-    private const int SQLiteIoErr = 10;
-    private const int SQLiteFull = 13;
 
     private interface IWrite
     {

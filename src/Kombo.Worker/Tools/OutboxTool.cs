@@ -33,12 +33,12 @@ public static class OutboxTool
                 Execute(arguments, database, connection, context);
                 return 0;
             }
-            catch (SqliteException ex) when (ex.SqliteErrorCode is SQLiteBusy or SQLiteLocked)
+            catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteErrorCodes.Busy or SqliteErrorCodes.Locked)
             {
                 throw new OutboxToolException(
                     $"the database {database.FilePath} is locked by another writer; gave up after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.#} s, try again");
             }
-            catch (SqliteException ex) when (ex.SqliteErrorCode is SQLiteNotADatabase)
+            catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteErrorCodes.NotADatabase)
             {
                 throw new OutboxToolException($"{database.FilePath} is not a SQLite database");
             }
@@ -120,9 +120,6 @@ public static class OutboxTool
         }
     }
 
-    private const int SQLiteBusy = 5;
-    private const int SQLiteLocked = 6;
-    private const int SQLiteNotADatabase = 26;
 }
 
 /// <summary>Where the tool writes, what time it is, and how it finds the settings: swapped in tests.</summary>
