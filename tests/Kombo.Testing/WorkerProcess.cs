@@ -34,9 +34,6 @@ public sealed record WorkerProcessOptions
 
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Turns the webhook listener on (<c>Kombo__WebhookSecret</c>) on <see cref="WorkerProcess.WebhookUrl"/>'s port.</summary>
-    public string? WebhookSecret { get; init; }
-
     /// <summary>Sets <c>RabbitMq__*</c> for a node (and virtual host) of the run's own.</summary>
     public WorkerProcessOptions UseBroker(BrokerNode broker, string virtualHost = "/")
     {
@@ -97,7 +94,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// <summary><c>http://127.0.0.1:PORT/</c>: health and metrics endpoints live here.</summary>
     public Uri Url { get; }
 
-    /// <summary>The webhook listener's port, used when <see cref="WorkerProcessOptions.WebhookSecret"/> is set.</summary>
+    /// <summary>A free port for the worker's webhook listener, for a test that turns it on (<c>Webhooks__Urls</c>).</summary>
     public int WebhookPort { get; }
 
     /// <summary>Where Kombo (the emulator) delivers webhooks to this worker.</summary>
@@ -176,12 +173,6 @@ public sealed class WorkerProcess : IAsyncDisposable
 
         startInfo.Environment["Urls"] = Url.ToString().TrimEnd('/');
         startInfo.Environment["Storage__DatabasePath"] = Path.Combine(DataDirectory, "worker.db");
-        if (_options.WebhookSecret is { } secret)
-        {
-            startInfo.Environment["Kombo__WebhookSecret"] = secret;
-            startInfo.Environment["Webhooks__Urls"] = $"http://127.0.0.1:{WebhookPort}";
-        }
-
         foreach (var (name, value) in _options.Environment)
         {
             if (value is null)

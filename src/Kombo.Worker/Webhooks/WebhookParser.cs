@@ -13,11 +13,11 @@ public static class WebhookParser
     private const int MaxTextLength = 2048;
 
     /// <returns>The webhook, or null with <paramref name="problem"/> saying what is wrong.</returns>
-    public static KomboWebhook? Parse(ReadOnlySpan<byte> body, out string? problem)
+    public static KomboWebhook? Parse(ReadOnlyMemory<byte> body, out string? problem)
     {
         try
         {
-            using var document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
             var reader = new Fields(document.RootElement, "");
             var id = reader.Text("id");
             var type = reader.Text("type");

@@ -6,50 +6,10 @@ using Microsoft.Data.Sqlite;
 namespace Kombo.Worker.IntegrationTests.Chaos;
 
 /// <summary>
-/// Kombo's webhooks on for a chaos scenario: a private emulator (single-use tokens, its default) that delivers
-/// <c>integration-created</c> and the rest to the worker's webhook listener.
+/// What a chaos scenario with Kombo's webhooks on (<see cref="WebhookedKombo"/>) reports of its redemptions.
 /// </summary>
 public static class ChaosWebhooks
 {
-    private const string Secret = "chaos-webhook-secret";
-
-    /// <summary>
-    /// The worker to be (not started) with its webhook listener on, and a private emulator that delivers to it; the
-    /// worker's options are pointed at that emulator.
-    /// </summary>
-    public static async Task<(WorkerProcess Worker, KomboEmulatorFixture Kombo)> PrepareAsync(WorkerProcessOptions options)
-    {
-        var worker = new WorkerProcess(options);
-        var kombo = await KomboEmulatorFixture.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["Emulator:WebhookUrl"] = worker.WebhookUrl.ToString(),
-            ["Emulator:WebhookSecret"] = Secret,
-        });
-        options.UseKombo(kombo.BaseAddress.ToString(), kombo.ApiKey);
-        options.Environment["Kombo__WebhookSecret"] = Secret;
-        options.Environment["Webhooks__Urls"] = $"http://127.0.0.1:{worker.WebhookPort}";
-        return (worker, kombo);
-    }
-
-    /// <summary>
-    /// For a worker hosted in-process (<c>WorkerUnderTest</c>, whose own listener takes any free port): a private
-    /// emulator delivering to a webhook port picked here, and the settings that turn the worker's listener on there.
-    /// </summary>
-    public static async Task<(KomboEmulatorFixture Kombo, Dictionary<string, string?> WorkerSettings)> StartForInProcessWorkerAsync()
-    {
-        var port = FreePorts.Pick();
-        var kombo = await KomboEmulatorFixture.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["Emulator:WebhookUrl"] = $"http://127.0.0.1:{port}/kombo/webhooks",
-            ["Emulator:WebhookSecret"] = Secret,
-        });
-        return (kombo, new Dictionary<string, string?>
-        {
-            ["Kombo:WebhookSecret"] = Secret,
-            ["Webhooks:Urls"] = $"http://127.0.0.1:{port}",
-        });
-    }
-
     /// <summary>integration-by-token calls per redemption command, and how many redemptions a webhook settled.</summary>
     public static Task<RedemptionFigures> FiguresAsync(KomboEmulatorFixture kombo, ChaosWorkload workload, string databasePath) =>
         FiguresAsync(kombo, [workload], databasePath);

@@ -9,7 +9,9 @@ namespace Kombo.Worker.IntegrationTests.Chaos;
 /// </summary>
 public static class ChaosWorkerProcess
 {
-    public static WorkerProcessOptions Options(RabbitMqBroker broker, string virtualHost, KomboEmulatorFixture kombo, Dictionary<string, string?>? settings = null)
+    /// <param name="kombo">The Kombo to call; null when <see cref="WebhookedKombo"/> points the options at its own emulator.</param>
+    public static WorkerProcessOptions Options(
+        RabbitMqBroker broker, string virtualHost, KomboEmulatorFixture? kombo, Dictionary<string, string?>? settings = null)
     {
         var options = new WorkerProcessOptions
         {
@@ -23,7 +25,12 @@ public static class ChaosWorkerProcess
                 ["Outbox__RetryBaseDelay"] = "00:00:00.050",
                 ["Outbox__RetryMaxDelay"] = "00:00:00.500",
             },
-        }.UseBroker(broker.Node, virtualHost).UseKombo(kombo.BaseAddress.ToString(), kombo.ApiKey);
+        }.UseBroker(broker.Node, virtualHost);
+        if (kombo is not null)
+        {
+            options.UseKombo(kombo.BaseAddress.ToString(), kombo.ApiKey);
+        }
+
         foreach (var (name, value) in settings ?? [])
         {
             options.Environment[name] = value;

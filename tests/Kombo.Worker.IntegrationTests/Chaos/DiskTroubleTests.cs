@@ -30,7 +30,7 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
     {
         var started = Stopwatch.StartNew();
         var scale = ChaosScale.Current;
-        var (own, webhookSettings) = await ChaosWebhooks.StartForInProcessWorkerAsync();
+        var (own, webhookSettings, _) = await WebhookedKombo.ForInProcessWorkerAsync();
         await using var ownKombo = own;
         var outages = scale.IsFull ? 3 : 1;
         var outageLength = TimeSpan.FromSeconds(scale.IsFull ? 15 : 4);

@@ -39,7 +39,7 @@ public sealed class KillTests(RabbitMqBroker broker, KomboEmulatorFixture kombo,
         var started = Stopwatch.StartNew();
         var scale = ChaosScale.Current;
         var random = new Random();
-        var (worker, own) = await ChaosWebhooks.PrepareAsync(ChaosWorkerProcess.Options(broker, _virtualHost, kombo));
+        var (worker, own) = await WebhookedKombo.ForWorkerProcessAsync(ChaosWorkerProcess.Options(broker, _virtualHost, kombo));
         await using var ownKombo = own;
         await using var ownWorker = worker;
         var workload = await ChaosWorkload.CreateAsync(own, scale.KillCommands, "kill", CommandsPerEndUser);

@@ -36,7 +36,7 @@ public sealed class KomboFaultTests(RabbitMqBroker broker, KomboEmulatorFixture 
         var started = Stopwatch.StartNew();
         var scale = ChaosScale.Current;
         var logs = new LogCapture();
-        var (own, webhookSettings) = await ChaosWebhooks.StartForInProcessWorkerAsync();
+        var (own, webhookSettings, _) = await WebhookedKombo.ForInProcessWorkerAsync();
         await using var ownKombo = own;
         var workload = await ChaosWorkload.CreateAsync(own, scale.KomboFaultCommands, "flaky");
         var outage = await ChaosWorkload.CreateAsync(own, 60, "outage");

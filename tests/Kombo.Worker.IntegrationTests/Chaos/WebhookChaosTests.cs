@@ -18,7 +18,6 @@ namespace Kombo.Worker.IntegrationTests.Chaos;
 [Trait("Category", "Chaos")]
 public sealed class WebhookChaosTests(RabbitMqBroker broker, ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string Secret = "whsec-chaos";
     private readonly string _virtualHost = $"chaos-webhooks-{Guid.NewGuid():N}";
 
     public Task InitializeAsync() => broker.CreateVirtualHostAsync(_virtualHost);
@@ -31,27 +30,15 @@ public sealed class WebhookChaosTests(RabbitMqBroker broker, ITestOutputHelper o
         var started = Stopwatch.StartNew();
         var scale = ChaosScale.Current;
         var random = new Random();
-        var options = new WorkerProcessOptions
-        {
-            ArtifactsPath = ChaosPaths.ArtifactsRoot,
-            Configuration = ChaosPaths.Configuration,
-            BuildIfMissing = false,
-            WorkingDirectory = ChaosPaths.RepositoryRoot,
-            WebhookSecret = Secret,
-            Environment = { ["Outbox__RetryBaseDelay"] = "00:00:00.050", ["Outbox__RetryMaxDelay"] = "00:00:00.500" },
-        }.UseBroker(broker.Node, _virtualHost);
-        await using var worker = new WorkerProcess(options);
-        await using var kombo = await KomboEmulatorFixture.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["Emulator:WebhookUrl"] = worker.WebhookUrl.ToString(),
-            ["Emulator:WebhookSecret"] = Secret,
-            ["Emulator:WebhookRetry:InitialDelay"] = "00:00:00.050",
-            ["Emulator:WebhookRetry:MaxDelay"] = "00:00:01",
-            ["Emulator:WebhookFaults:duplicate_rate"] = "0.3",
-            ["Emulator:WebhookFaults:reorder_rate"] = "0.3",
-            ["Emulator:WebhookFaults:reorder_hold_ms"] = "200",
-        });
-        options.UseKombo(kombo.BaseAddress.ToString(), kombo.ApiKey);
+        var (worker, kombo) = await WebhookedKombo.ForWorkerProcessAsync(ChaosWorkerProcess.Options(broker, _virtualHost, kombo: null),
+            new Dictionary<string, string?>
+            {
+                ["Emulator:WebhookFaults:duplicate_rate"] = "0.3",
+                ["Emulator:WebhookFaults:reorder_rate"] = "0.3",
+                ["Emulator:WebhookFaults:reorder_hold_ms"] = "200",
+            });
+        await using var ownKombo = kombo;
+        await using var ownWorker = worker;
         await using var ledger = await EventLedger.StartAsync(broker, _virtualHost);
         await worker.StartAsync();
 

@@ -17,26 +17,15 @@ namespace Kombo.Worker.IntegrationTests.Contract;
 public sealed class PythonSubscriberTests(RabbitMqBroker broker) : IAsyncLifetime
 {
     private const string Python = "/usr/bin/python3";
-    private const string Secret = "whsec-python";
     private readonly string _virtualHost = $"python-{Guid.NewGuid():N}";
-    private readonly int _webhookPort = FreePorts.Pick();
     private KomboEmulatorFixture _kombo = null!;
     private WorkerUnderTest _worker = null!;
 
     public async Task InitializeAsync()
     {
         await broker.CreateVirtualHostAsync(_virtualHost);
-        _kombo = await KomboEmulatorFixture.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["Emulator:WebhookUrl"] = $"http://127.0.0.1:{_webhookPort}/kombo/webhooks",
-            ["Emulator:WebhookSecret"] = Secret,
-            ["Emulator:WebhookRetry:InitialDelay"] = "00:00:00.050",
-        });
-        _worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, _kombo, new Dictionary<string, string?>
-        {
-            ["Kombo:WebhookSecret"] = Secret,
-            ["Webhooks:Urls"] = $"http://127.0.0.1:{_webhookPort}",
-        });
+        (_kombo, var webhookSettings, _) = await WebhookedKombo.ForInProcessWorkerAsync();
+        _worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, _kombo, webhookSettings);
     }
 
     public async Task DisposeAsync()

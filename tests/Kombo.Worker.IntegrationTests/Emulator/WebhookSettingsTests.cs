@@ -1,5 +1,6 @@
 using Kombo.Testing;
 using Kombo.Worker.IntegrationTests.Infrastructure;
+using Kombo.Worker.Webhooks;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.IntegrationTests.Emulator;
@@ -83,7 +84,7 @@ public sealed class WebhookSettingsTests
         var stats = await emulator.GetWebhookStatsAsync();
         Assert.Equal((2L, 2L, 0L), (stats.Queued, stats.Delivered, stats.Pending));
         Assert.True(stats.FailedAttempts >= 1);
-        Assert.All(receiver.Acknowledged, w => Assert.Equal(KomboWebhookSignature.Sign("process-secret", w.Body), w.Signature));
+        Assert.All(receiver.Acknowledged, w => Assert.Equal(WebhookSignature.Compute("process-secret", w.Body), w.Signature));
     }
 
     private static async Task<long> AbandonedAsync(KomboEmulatorFixture emulator)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Kombo.Testing;
 using Kombo.Worker.IntegrationTests.Infrastructure;
+using Kombo.Worker.Webhooks;
 
 namespace Kombo.Worker.IntegrationTests.Emulator;
 
@@ -47,7 +48,7 @@ public sealed class WebhookTests : IAsyncLifetime
         var webhook = Assert.Single(await _receiver.WaitForAcknowledgedAsync(1));
         Assert.NotNull(completed.Token);
         Assert.Equal("application/json", webhook.ContentType);
-        Assert.Equal(KomboWebhookSignature.Sign(Secret, webhook.Body), webhook.Signature);
+        Assert.Equal(WebhookSignature.Compute(Secret, webhook.Body), webhook.Signature);
         Assert.DoesNotContain('=', webhook.Signature);
         Assert.Equal(["id", "type", "data"], webhook.Json.EnumerateObject().Select(p => p.Name));
         Assert.Matches("^[A-Za-z0-9]{24}$", webhook.Id);
@@ -67,8 +68,8 @@ public sealed class WebhookTests : IAsyncLifetime
         var webhook = Assert.Single(await _receiver.WaitForAcknowledgedAsync(1));
         var tampered = webhook.Body.ToArray();
         tampered[^2] ^= 0x01;
-        Assert.NotEqual(KomboWebhookSignature.Sign("another-secret", webhook.Body), webhook.Signature);
-        Assert.NotEqual(KomboWebhookSignature.Sign(Secret, tampered), webhook.Signature);
+        Assert.NotEqual(WebhookSignature.Compute("another-secret", webhook.Body), webhook.Signature);
+        Assert.NotEqual(WebhookSignature.Compute(Secret, tampered), webhook.Signature);
     }
 
     [Fact]

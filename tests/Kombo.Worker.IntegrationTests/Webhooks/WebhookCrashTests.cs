@@ -12,7 +12,6 @@ namespace Kombo.Worker.IntegrationTests.Webhooks;
 [Collection("broker")]
 public sealed class WebhookCrashTests(RabbitMqBroker broker) : IAsyncLifetime
 {
-    private const string Secret = "whsec-crash";
     private readonly string _virtualHost = $"webhook-crash-{Guid.NewGuid():N}";
 
     public Task InitializeAsync() => broker.CreateVirtualHostAsync(_virtualHost);
@@ -22,26 +21,13 @@ public sealed class WebhookCrashTests(RabbitMqBroker broker) : IAsyncLifetime
     [Fact]
     public async Task Webhook_in_flight_when_the_worker_is_killed_has_exactly_one_effect_after_kombos_retry()
     {
-        var options = new WorkerProcessOptions
-        {
-            ArtifactsPath = ChaosPaths.ArtifactsRoot,
-            Configuration = ChaosPaths.Configuration,
-            BuildIfMissing = false,
-            WorkingDirectory = ChaosPaths.RepositoryRoot,
-            WebhookSecret = Secret,
-            // Long enough that the held lock, not the busy timeout, decides when the write may go on.
-            Environment = { ["Storage__BusyTimeout"] = "00:02:00" },
-        }.UseBroker(broker.Node, _virtualHost);
-        await using var worker = new WorkerProcess(options);
-        await using var kombo = await KomboEmulatorFixture.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["Emulator:WebhookUrl"] = worker.WebhookUrl.ToString(),
-            ["Emulator:WebhookSecret"] = Secret,
-            ["Emulator:WebhookRetry:InitialDelay"] = "00:00:00.100",
-            ["Emulator:WebhookRetry:MaxDelay"] = "00:00:01",
-            ["Emulator:WebhookRetry:AttemptTimeout"] = "00:01:00",
-        });
-        options.UseKombo(kombo.BaseAddress.ToString(), kombo.ApiKey);
+        // A busy timeout long enough that the held lock, not the timeout, decides when the write may go on; an attempt
+        // timeout long enough that Kombo's attempt is still waiting when the worker dies.
+        var (worker, kombo) = await WebhookedKombo.ForWorkerProcessAsync(
+            ChaosWorkerProcess.Options(broker, _virtualHost, kombo: null, new() { ["Storage__BusyTimeout"] = "00:02:00" }),
+            new Dictionary<string, string?> { ["Emulator:WebhookRetry:AttemptTimeout"] = "00:01:00" });
+        await using var ownKombo = kombo;
+        await using var ownWorker = worker;
         await worker.StartAsync();
         await using var probe = await EventProbe.StartAsync(broker, _virtualHost, nameof(IntegrationCreated));
 

@@ -6,6 +6,7 @@ using Kombo.Contracts;
 using Kombo.Testing;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 using Kombo.Worker.Outbox;
+using Kombo.Worker.Webhooks;
 using Microsoft.Data.Sqlite;
 using RabbitMQ.Client;
 
@@ -18,7 +19,6 @@ namespace Kombo.Worker.IntegrationTests.Webhooks;
 [Collection("broker")]
 public sealed class WebhookJourneyTests(RabbitMqBroker broker) : IAsyncLifetime
 {
-    private const string Secret = "whsec-journey";
     private static readonly string[] Events =
     [
         nameof(LinkCreated), nameof(IntegrationConnected), nameof(IntegrationCreated), nameof(IntegrationDeleted),
@@ -27,7 +27,7 @@ public sealed class WebhookJourneyTests(RabbitMqBroker broker) : IAsyncLifetime
     ];
 
     private readonly string _virtualHost = $"webhooks-{Guid.NewGuid():N}";
-    private readonly int _webhookPort = FreePorts.Pick();
+    private int _webhookPort;
     private KomboEmulatorFixture _kombo = null!;
     private WorkerUnderTest _worker = null!;
 
@@ -36,18 +36,8 @@ public sealed class WebhookJourneyTests(RabbitMqBroker broker) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await broker.CreateVirtualHostAsync(_virtualHost);
-        _kombo = await KomboEmulatorFixture.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["Emulator:WebhookUrl"] = WebhookUrl,
-            ["Emulator:WebhookSecret"] = Secret,
-            ["Emulator:WebhookRetry:InitialDelay"] = "00:00:00.050",
-            ["Emulator:WebhookRetry:MaxDelay"] = "00:00:00.500",
-        });
-        _worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, _kombo, new Dictionary<string, string?>
-        {
-            ["Kombo:WebhookSecret"] = Secret,
-            ["Webhooks:Urls"] = $"http://127.0.0.1:{_webhookPort}",
-        });
+        (_kombo, var webhookSettings, _webhookPort) = await WebhookedKombo.ForInProcessWorkerAsync();
+        _worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, _kombo, webhookSettings);
     }
 
     public async Task DisposeAsync()
@@ -189,7 +179,7 @@ public sealed class WebhookJourneyTests(RabbitMqBroker broker) : IAsyncLifetime
         using var wrong = await http.SendAsync(new HttpRequestMessage(HttpMethod.Post, WebhookUrl)
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
-            Headers = { { "X-Kombo-Signature", KomboWebhookSignature.Sign("not-the-secret", Encoding.UTF8.GetBytes(body)) } },
+            Headers = { { "X-Kombo-Signature", WebhookSignature.Compute("not-the-secret", Encoding.UTF8.GetBytes(body)) } },
         });
         using var healthOnWebhooks = await http.GetAsync($"http://127.0.0.1:{_webhookPort}/health/ready");
         using var metricsOnWebhooks = await http.GetAsync($"http://127.0.0.1:{_webhookPort}/metrics");
