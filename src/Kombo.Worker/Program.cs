@@ -1,11 +1,11 @@
 using Kombo.Worker.ErrorQueues;
 using Kombo.Worker.Hosting;
+using Kombo.Worker.OutboxTool;
 using Kombo.Worker.Storage;
-using Kombo.Worker.Tools;
 
 if (args is ["outbox", ..])
 {
-    return OutboxTool.Run(args[1..]);
+    return OutboxToolCommand.Run(args[1..]);
 }
 
 if (args is ["errors", ..])
@@ -24,6 +24,7 @@ if (ConfigurationCheck.Problems(app.Services) is { Count: > 0 } problems)
     return 1;
 }
 
+app.MapWorkerEndpoints();
 var writer = app.Services.GetRequiredService<SqliteWriter>();
 await app.RunAsync();
 

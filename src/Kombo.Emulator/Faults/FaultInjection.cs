@@ -1,5 +1,4 @@
 using System.Globalization;
-using Kombo.Emulator.RateLimits;
 using Kombo.Emulator.Stats;
 
 namespace Kombo.Emulator.Faults;

@@ -1,11 +1,10 @@
-using Kombo.Worker.Health;
+using Kombo.Worker.Connect;
+using Kombo.Worker.Connect.Webhooks;
 using Kombo.Worker.KomboApi;
 using Kombo.Worker.Messaging;
+using Kombo.Worker.Operations;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
-using Kombo.Worker.Telemetry;
-using Kombo.Worker.TokenRedemption;
-using Kombo.Worker.Webhooks;
 
 namespace Kombo.Worker.Hosting;
 
@@ -24,21 +23,33 @@ public static class WorkerHost
     }
 
     /// <summary>
-    /// Everything the worker runs, in start-up order: telemetry, schema, Kombo client, bus, the outbox relay, Kombo's
-    /// webhooks, then the health checks. <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> are served on the
-    /// HTTP listener (<c>Urls</c>), <c>POST /kombo/webhooks</c> on a listener of its own (<c>Webhooks:Urls</c>).
+    /// Everything the worker runs, in start-up order: telemetry and health, schema, Kombo client, bus with the command
+    /// consumers, the outbox relay, the redemption sweeper, Kombo's webhooks, then the API key check. Each feature
+    /// adds its own readiness check.
     /// </summary>
     public static IServiceCollection AddWorker(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(TimeProvider.System);
         services.AddTelemetry(configuration);
+        services.AddHealth(configuration);
         services.AddStorage(configuration);
         services.AddKomboApi(configuration);
-        services.AddMessaging(configuration);
+        services.AddMessaging(configuration, bus => bus.AddConnectConsumers());
         services.AddOutbox(configuration);
-        services.AddTokenRedemption();
+        services.AddConnect();
         services.AddWebhooks(configuration);
-        services.AddHealth(configuration);
+        services.AddKomboApiKeyCheck();
         return services;
+    }
+
+    /// <summary>
+    /// <c>POST /kombo/webhooks</c> on the webhook listener (<c>Webhooks:Urls</c>) first, then <c>/health/live</c>,
+    /// <c>/health/ready</c> and <c>/metrics</c> on the HTTP listener (<c>Urls</c>).
+    /// </summary>
+    public static WebApplication MapWorkerEndpoints(this WebApplication app)
+    {
+        app.UseKomboWebhooks();
+        app.UseOperationsEndpoints();
+        return app;
     }
 }

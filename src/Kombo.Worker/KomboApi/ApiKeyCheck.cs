@@ -1,4 +1,4 @@
-using Kombo.Worker.Telemetry;
+using Kombo.Worker.Operations;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.KomboApi;

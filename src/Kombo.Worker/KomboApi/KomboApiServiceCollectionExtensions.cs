@@ -1,16 +1,19 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Kombo.Worker.Operations;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Trace;
 using Polly;
+using Polly.Telemetry;
 
 namespace Kombo.Worker.KomboApi;
 
 public static class KomboApiServiceCollectionExtensions
 {
     /// <summary>
-    /// The typed <see cref="KomboClient"/>, its validated <see cref="KomboOptions"/> (section <c>Kombo</c>) and the
-    /// <c>kombo</c> resilience pipeline. Tests swap the network with
+    /// The typed <see cref="KomboClient"/>, its validated <see cref="KomboOptions"/> (section <c>Kombo</c>), the
+    /// <c>kombo</c> resilience pipeline with its telemetry. Tests swap the network with
     /// <c>services.AddHttpClient&lt;KomboClient&gt;().ConfigurePrimaryHttpMessageHandler(() =&gt; fake)</c> afterwards.
     /// </summary>
     public static IServiceCollection AddKomboApi(this IServiceCollection services, IConfiguration configuration)
@@ -50,6 +53,19 @@ public static class KomboApiServiceCollectionExtensions
             // The default HttpClient loggers write the full URL, and a by-token path is a credential.
             .RemoveAllLoggers();
 
+        services.AddWorkerMetrics();
+        services.AddOptions<TelemetryOptions>()
+            .Configure<WorkerMetrics>((options, metrics) => options.TelemetryListeners.Add(new KomboPipelineListener(metrics)));
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(KomboCallTelemetry.ActivitySourceName));
+        return services;
+    }
+
+    /// <summary>Checks the API key against Kombo at start and then periodically; readiness fails while Kombo refuses it.</summary>
+    public static IServiceCollection AddKomboApiKeyCheck(this IServiceCollection services)
+    {
+        services.TryAddSingleton<ApiKeyStatus>();
+        services.AddHostedService<ApiKeyCheck>();
+        services.AddHealthChecks().AddCheck<ApiKeyAcceptedCheck>(ApiKeyAcceptedCheck.Name, tags: [HealthServiceCollectionExtensions.ReadyTag]);
         return services;
     }
 }

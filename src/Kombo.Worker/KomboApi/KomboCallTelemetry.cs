@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Net.Http;
+using Kombo.Worker.Operations;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 
@@ -14,10 +14,9 @@ internal static class KomboCallTelemetry
 {
     public const string ActivitySourceName = "Kombo.Worker.KomboApi";
 
-    // Shared by the span and the call metrics, so a dashboard and a trace name things alike.
-    public const string EndpointAttribute = "kombo.endpoint";
-    public const string OutcomeAttribute = "kombo.outcome";
-    public const string StatusAttribute = "http.response.status_code";
+    public const string EndpointAttribute = WorkerMetrics.KomboEndpointAttribute;
+    public const string OutcomeAttribute = WorkerMetrics.KomboOutcomeAttribute;
+    public const string StatusAttribute = WorkerMetrics.HttpStatusAttribute;
 
     public const string Succeeded = "succeeded";
     public const string Rejected = "rejected";

@@ -1,8 +1,5 @@
 using System.Security.Authentication;
-using Kombo.Worker.ConnectLinks;
 using Kombo.Worker.Outbox;
-using Kombo.Worker.ReconnectionLinks;
-using Kombo.Worker.TokenRedemption;
 using MassTransit;
 using MassTransit.Serialization;
 using Microsoft.Extensions.Options;
@@ -11,8 +8,9 @@ namespace Kombo.Worker.Messaging;
 
 public static class MessagingServiceCollectionExtensions
 {
-    /// <summary>MassTransit on RabbitMQ with the command consumers, and an exchange for every event from the start.</summary>
-    public static IServiceCollection AddMessaging(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>MassTransit on RabbitMQ with the given consumers, and an exchange for every event from the start.</summary>
+    public static IServiceCollection AddMessaging(
+        this IServiceCollection services, IConfiguration configuration, Action<IBusRegistrationConfigurator> addConsumers)
     {
         services.AddMessagingOptions(configuration);
         services.AddOptions<RabbitMqOptions>()
@@ -29,7 +27,7 @@ public static class MessagingServiceCollectionExtensions
         {
             // MassTransit would otherwise report usage to masstransit.io: the worker talks to RabbitMQ and Kombo only.
             bus.DisableUsageTelemetry();
-            bus.AddKomboConsumers();
+            addConsumers(bus);
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 var broker = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Endpoint();
@@ -67,14 +65,6 @@ public static class MessagingServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         return services;
-    }
-
-    public static void AddKomboConsumers(this IBusRegistrationConfigurator bus)
-    {
-        bus.SetKebabCaseEndpointNameFormatter();
-        bus.AddConsumer<CreateConnectLinkConsumer, CreateConnectLinkConsumerDefinition>();
-        bus.AddConsumer<RedeemConnectTokenConsumer, RedeemConnectTokenConsumerDefinition>();
-        bus.AddConsumer<CreateReconnectionLinkConsumer, CreateReconnectionLinkConsumerDefinition>();
     }
 
     /// <summary>

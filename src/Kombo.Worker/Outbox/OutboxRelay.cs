@@ -1,5 +1,5 @@
+using Kombo.Worker.Operations;
 using Kombo.Worker.Storage;
-using Kombo.Worker.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Options;
 

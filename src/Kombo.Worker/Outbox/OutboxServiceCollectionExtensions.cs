@@ -1,8 +1,15 @@
+using Kombo.Worker.Operations;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
 namespace Kombo.Worker.Outbox;
 
 public static class OutboxServiceCollectionExtensions
 {
-    /// <summary>The transactional outbox, its relay and its cleanup. Register after MassTransit: the relay needs the bus.</summary>
+    /// <summary>
+    /// The transactional outbox, its relay, its cleanup, its gauges and its readiness check. Register after MassTransit:
+    /// the relay needs the bus.
+    /// </summary>
     public static IServiceCollection AddOutbox(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<OutboxOptions>()
@@ -16,6 +23,13 @@ public static class OutboxServiceCollectionExtensions
         services.AddHostedService(provider => provider.GetRequiredService<OutboxRelay>());
         services.AddSingleton<OutboxCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<OutboxCleanup>());
+
+        services.AddSingleton<OutboxStatistics>();
+        services.AddSingleton<OutboxGauges>();
+        services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddInstrumentation(provider => provider.GetRequiredService<OutboxGauges>()));
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(OutboxTrace.ActivitySourceName));
+        services.AddHealthChecks()
+            .AddCheck<OutboxNotStuckCheck>(OutboxNotStuckCheck.Name, tags: [HealthServiceCollectionExtensions.ReadyTag], timeout: TimeSpan.FromSeconds(10));
         return services;
     }
 }

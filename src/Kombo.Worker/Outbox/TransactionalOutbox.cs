@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using Kombo.Worker.Inbox;
+using Kombo.Worker.Operations;
 using Kombo.Worker.Storage;
-using Kombo.Worker.Telemetry;
 using MassTransit;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;

@@ -1,11 +1,13 @@
-using Kombo.Worker.Telemetry;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Kombo.Worker.Operations;
 
 namespace Kombo.Worker.Storage;
 
 public static class StorageServiceCollectionExtensions
 {
-    /// <summary>The SQLite file, its single writer, and the schema migration that runs before anything else starts.</summary>
+    /// <summary>
+    /// The SQLite file, its single writer, the schema migration that runs before anything else starts, and the
+    /// database's readiness check.
+    /// </summary>
     public static IServiceCollection AddStorage(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<StorageOptions>()
@@ -13,8 +15,7 @@ public static class StorageServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<SqliteDatabase>();
-        services.AddMetrics();
-        services.TryAddSingleton<WorkerMetrics>();
+        services.AddWorkerMetrics();
         services.AddSingleton(provider =>
         {
             var writer = ActivatorUtilities.CreateInstance<SqliteWriter>(provider);
@@ -24,30 +25,8 @@ public static class StorageServiceCollectionExtensions
         });
         services.AddHostedService<SchemaInitializer>();
         services.AddHostedService<DatabaseWriterWatchdog>();
+        services.AddHealthChecks()
+            .AddCheck<DatabaseWritableCheck>(DatabaseWritableCheck.Name, tags: [HealthServiceCollectionExtensions.ReadyTag], timeout: TimeSpan.FromSeconds(10));
         return services;
     }
-}
-
-/// <summary>Creates and migrates the database at start-up; registered before MassTransit so no consumer runs first.</summary>
-internal sealed partial class SchemaInitializer(SqliteDatabase database, ILogger<SchemaInitializer> logger) : IHostedService, IDisposable
-{
-    private DatabaseLock? _lock;
-
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _lock ??= DatabaseLock.Acquire(database.FilePath);
-        database.EnsureCreated();
-        using var connection = database.Open();
-        var version = SchemaMigrator.Migrate(connection);
-        LogReady(database.FilePath, version);
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    // Released with the container, after every hosted service (the relay's last marks included) has stopped.
-    public void Dispose() => _lock?.Dispose();
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Database {DatabasePath} ready at schema version {SchemaVersion}")]
-    private partial void LogReady(string databasePath, int schemaVersion);
 }

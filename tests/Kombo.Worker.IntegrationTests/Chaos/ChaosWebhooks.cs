@@ -1,5 +1,4 @@
 using Dapper;
-using Kombo.Testing;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 using Microsoft.Data.Sqlite;
 

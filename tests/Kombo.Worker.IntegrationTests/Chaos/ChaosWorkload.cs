@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Kombo.Contracts;
-using Kombo.Worker.Integrations;
+using Kombo.Worker.Connect;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 using Microsoft.Data.Sqlite;
 

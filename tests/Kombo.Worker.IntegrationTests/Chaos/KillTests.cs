@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Dapper;
 using Kombo.Emulator.Faults;
-using Kombo.Testing;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;

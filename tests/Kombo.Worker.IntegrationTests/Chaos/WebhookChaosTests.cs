@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Dapper;
 using Kombo.Contracts;
-using Kombo.Testing;
 using Kombo.Worker.IntegrationTests.Emulator;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 using Microsoft.Data.Sqlite;

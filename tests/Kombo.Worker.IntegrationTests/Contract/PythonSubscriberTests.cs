@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using Kombo.Contracts;
 using Kombo.Testing;
-using Kombo.Worker.IntegrationTests.Emulator;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 using Kombo.Worker.Outbox;
 

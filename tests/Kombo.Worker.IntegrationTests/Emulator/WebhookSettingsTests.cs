@@ -1,6 +1,6 @@
 using Kombo.Testing;
+using Kombo.Worker.Connect.Webhooks;
 using Kombo.Worker.IntegrationTests.Infrastructure;
-using Kombo.Worker.Webhooks;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.IntegrationTests.Emulator;

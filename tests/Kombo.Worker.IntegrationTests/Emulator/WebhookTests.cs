@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Kombo.Testing;
+using Kombo.Worker.Connect.Webhooks;
 using Kombo.Worker.IntegrationTests.Infrastructure;
-using Kombo.Worker.Webhooks;
 
 namespace Kombo.Worker.IntegrationTests.Emulator;
 

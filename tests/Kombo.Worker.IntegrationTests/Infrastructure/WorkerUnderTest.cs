@@ -1,10 +1,8 @@
+using Kombo.Worker.Connect.Webhooks;
 using Kombo.Worker.Hosting;
-using Kombo.Worker.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Kombo.Worker.IntegrationTests.Infrastructure;
@@ -69,6 +67,7 @@ public sealed class WorkerUnderTest : IAsyncDisposable
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        app.MapWorkerEndpoints();
         await app.StartAsync();
         return new WorkerUnderTest(app, directory);
     }

@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 using Kombo.Contracts;
 using Kombo.Emulator.Faults;
 using Kombo.Testing;
+using Kombo.Worker.Connect.Webhooks;
 using Kombo.Worker.IntegrationTests.Infrastructure;
-using Kombo.Worker.Webhooks;
 
 namespace Kombo.Worker.IntegrationTests.Operations;
 

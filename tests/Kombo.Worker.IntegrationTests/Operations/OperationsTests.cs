@@ -4,8 +4,8 @@ using Dapper;
 using Kombo.Contracts;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 using Kombo.Worker.Outbox;
+using Kombo.Worker.OutboxTool;
 using Kombo.Worker.Storage;
-using Kombo.Worker.Tools;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -107,7 +107,7 @@ public sealed class OperationsTests(RabbitMqBroker broker, KomboEmulatorFixture 
 
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exitCode = OutboxTool.Run(["replay", messageId.ToString(), "--database", database], new OutboxToolContext(output, error, TimeProvider.System));
+        var exitCode = OutboxToolCommand.Run(["replay", messageId.ToString(), "--database", database], new OutboxToolContext(output, error, TimeProvider.System));
 
         Assert.Equal("", error.ToString());
         Assert.Equal(0, exitCode);

@@ -1,6 +1,5 @@
 using Dapper;
 using Kombo.Contracts;
-using Kombo.Testing;
 using Kombo.Worker.IntegrationTests.Chaos;
 using Kombo.Worker.IntegrationTests.Emulator;
 using Kombo.Worker.IntegrationTests.Infrastructure;

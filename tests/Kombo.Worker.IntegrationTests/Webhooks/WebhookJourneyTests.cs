@@ -4,11 +4,10 @@ using System.Text.Json;
 using Dapper;
 using Kombo.Contracts;
 using Kombo.Testing;
+using Kombo.Worker.Connect.Webhooks;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 using Kombo.Worker.Outbox;
-using Kombo.Worker.Webhooks;
 using Microsoft.Data.Sqlite;
-using RabbitMQ.Client;
 
 namespace Kombo.Worker.IntegrationTests.Webhooks;
 
@@ -195,7 +194,7 @@ public sealed class WebhookJourneyTests(RabbitMqBroker broker) : IAsyncLifetime
     }
 
     private static string WebhookEventId(string integrationId) =>
-        Kombo.Worker.Webhooks.WebhookIds.OfIntegrationEvent(integrationId, nameof(IntegrationCreated)).ToString();
+        WebhookIds.OfIntegrationEvent(integrationId, nameof(IntegrationCreated)).ToString();
 
     private static async Task<string> CreateLinkAsync(EventProbe probe, string originId, string linkType, bool expectFailure = false)
     {

@@ -2,7 +2,6 @@ using Dapper;
 using Kombo.Contracts;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
-using MassTransit.Testing;
 
 namespace Kombo.Worker.Tests.Connect;
 

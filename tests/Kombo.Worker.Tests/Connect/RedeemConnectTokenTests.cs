@@ -1,4 +1,5 @@
 using Kombo.Contracts;
+using Kombo.Worker.Operations;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;
@@ -111,7 +112,7 @@ public sealed class RedeemConnectTokenTests
         harness.Kombo.AddToken("token-2", "personio:second", "customer-1");
         await harness.Bus.Bus.Publish(Redeem("token-1"));
         await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the first redemption was published");
-        using var listener = new Operations.MeterReadings(harness.Services.GetRequiredService<Kombo.Worker.Telemetry.WorkerMetrics>().Meter);
+        using var listener = new MeterReadings(harness.Services.GetRequiredService<WorkerMetrics>().Meter);
 
         await harness.Bus.Bus.Publish(Redeem("token-2"));
 

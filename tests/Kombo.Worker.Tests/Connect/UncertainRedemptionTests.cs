@@ -1,11 +1,12 @@
 using Kombo.Contracts;
-using Kombo.Worker.Integrations;
+using Kombo.Worker.Connect;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using static Kombo.Worker.Tests.Webhooks.WebhookJsonReader;
-using WebhookJson = Kombo.Worker.Tests.Webhooks.WebhookJson;
+
+using static Kombo.Worker.Tests.Connect.Webhooks.WebhookJsonReader;
+using WebhookJson = Kombo.Worker.Tests.Connect.Webhooks.WebhookJson;
 
 namespace Kombo.Worker.Tests.Connect;
 
@@ -130,7 +131,7 @@ public sealed class UncertainRedemptionTests
         };
         var command = Redeem();
         var messageId = NewId.NextGuid();
-        var locks = harness.Services.GetRequiredService<Kombo.Worker.TokenRedemption.TokenLocks>();
+        var locks = harness.Services.GetRequiredService<TokenLocks>();
 
         try
         {

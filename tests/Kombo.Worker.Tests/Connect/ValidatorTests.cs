@@ -1,6 +1,5 @@
 using Kombo.Contracts;
-using Kombo.Worker.ConnectLinks;
-using Kombo.Worker.TokenRedemption;
+using Kombo.Worker.Connect;
 
 namespace Kombo.Worker.Tests.Connect;
 

@@ -5,9 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Schema;
 using System.Text.RegularExpressions;
 using Kombo.Contracts;
-using Kombo.Worker.ConnectLinks;
-using Kombo.Worker.ReconnectionLinks;
-using Kombo.Worker.TokenRedemption;
+using Kombo.Worker.Connect;
 
 namespace Kombo.Worker.Tests.Contract;
 

@@ -1,9 +1,7 @@
 using System.Net;
 using Kombo.Contracts;
-using Kombo.Worker.Health;
 using Kombo.Worker.KomboApi;
-using Kombo.Worker.Telemetry;
-using Kombo.Worker.Tests.Operations;
+using Kombo.Worker.Operations;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;

@@ -1,3 +1,4 @@
+using Kombo.Worker.Connect;
 using Kombo.Worker.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
@@ -15,7 +16,7 @@ public sealed class MessagingRegistrationTests
         using var provider = new ServiceCollection()
             .AddLogging()
             .AddSingleton<IConfiguration>(configuration)
-            .AddMessaging(configuration)
+            .AddMessaging(configuration, bus => bus.AddConnectConsumers())
             .BuildServiceProvider();
 
         Assert.False(provider.GetRequiredService<IOptions<UsageTelemetryOptions>>().Value.Enabled);

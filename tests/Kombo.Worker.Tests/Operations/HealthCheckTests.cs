@@ -1,8 +1,7 @@
 using System.Text.Json;
-using Dapper;
-using Kombo.Worker.Health;
+using Kombo.Worker.Operations;
+using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
-using Kombo.Worker.Telemetry;
 using Kombo.Worker.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;

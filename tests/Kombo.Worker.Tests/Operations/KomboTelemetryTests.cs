@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Kombo.Worker.KomboApi;
-using Kombo.Worker.Telemetry;
+using Kombo.Worker.Operations;
 using Kombo.Worker.Tests.KomboApi;
+using Kombo.Worker.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 

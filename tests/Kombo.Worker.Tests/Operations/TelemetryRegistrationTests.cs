@@ -1,5 +1,5 @@
+using Kombo.Worker.Operations;
 using Kombo.Worker.Storage;
-using Kombo.Worker.Telemetry;
 using Kombo.Worker.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,7 +1,6 @@
+using Kombo.Worker.OutboxTool;
 using Kombo.Worker.Storage;
-using Kombo.Worker.Tests.Operations;
 using Kombo.Worker.Tests.Support;
-using Kombo.Worker.Tools;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -49,7 +48,7 @@ public sealed class DatabaseLockTests : IDisposable
             BusyTimeout = TimeSpan.FromSeconds(2),
         };
 
-        Assert.Equal(0, OutboxTool.Run(["status", "--database", database.Path], context));
+        Assert.Equal(0, OutboxToolCommand.Run(["status", "--database", database.Path], context));
         Assert.Equal("", error.ToString());
     }
 

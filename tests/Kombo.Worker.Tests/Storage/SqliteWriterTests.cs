@@ -1,5 +1,4 @@
 using Dapper;
-using Kombo.Worker.Health;
 using Kombo.Worker.Storage;
 using Kombo.Worker.Tests.Support;
 using Microsoft.Data.Sqlite;

@@ -1,10 +1,10 @@
 using Dapper;
+using Kombo.Worker.Connect;
+using Kombo.Worker.Connect.Webhooks;
 using Kombo.Worker.KomboApi;
 using Kombo.Worker.Messaging;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
-using Kombo.Worker.TokenRedemption;
-using Kombo.Worker.Webhooks;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Data.Sqlite;
@@ -75,11 +75,11 @@ public sealed class Harness : IAsyncDisposable
         services.AddHttpClient<KomboClient>().ConfigurePrimaryHttpMessageHandler(() => kombo);
         services.AddMassTransitTestHarness(bus =>
         {
-            bus.AddKomboConsumers();
+            bus.AddConnectConsumers();
             bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(30), testInactivityTimeout: TimeSpan.FromSeconds(3));
         });
         services.AddOutbox(configuration);
-        services.AddTokenRedemption();
+        services.AddConnect();
         services.AddWebhooks(configuration);
 
         var harness = new Harness(services.BuildServiceProvider(), kombo, directory);

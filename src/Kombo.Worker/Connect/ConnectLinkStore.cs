@@ -1,0 +1,34 @@
+using Dapper;
+using Kombo.Worker.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Kombo.Worker.Connect;
+
+/// <summary>The connect_links table: one row per link created, without the link itself.</summary>
+public static class ConnectLinkStore
+{
+    private const string InsertSql = """
+        INSERT INTO connect_links (command_id, correlation_id, end_user_origin_id, integration_category,
+                                   integration_tool, link_type, link_fingerprint, created_at, expires_at)
+        VALUES (@CommandId, @CorrelationId, @EndUserOriginId, @IntegrationCategory,
+                @IntegrationTool, @LinkType, @LinkFingerprint, @CreatedAt, @ExpiresAt)
+        """;
+
+    public static void Insert(SqliteConnection connection, SqliteTransaction transaction, Guid commandId, Kombo.Contracts.LinkCreated link) =>
+        connection.Execute(InsertSql, new
+        {
+            CommandId = commandId.ToString(),
+            CorrelationId = link.CorrelationId.ToString(),
+            link.EndUserOriginId,
+            link.IntegrationCategory,
+            link.IntegrationTool,
+            link.LinkType,
+            LinkFingerprint = Fingerprint(link.Link),
+            CreatedAt = UnixTime.ToMs(link.CreatedAt),
+            ExpiresAt = UnixTime.ToMs(link.ExpiresAt),
+        }, transaction);
+
+    /// <summary>Enough to match a link in support cases, useless to open it.</summary>
+    public static string Fingerprint(string link) =>
+        Sha256Text.Hex(link)[..16];
+}

@@ -1,0 +1,97 @@
+using Kombo.Contracts;
+using Kombo.Worker.KomboApi;
+using Kombo.Worker.Outbox;
+using Kombo.Worker.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Kombo.Worker.Connect;
+
+/// <summary>
+/// Answers every redemption still pending after <see cref="KomboOptions.RedemptionSettleWindow"/> with
+/// <see cref="FailureReasons.OutcomeUnknown"/>: its command was acknowledged long ago, so nothing else would. Also
+/// forgets attempts of long-dead tokens.
+/// </summary>
+public sealed partial class PendingRedemptionSweeper(
+    SqliteDatabase database,
+    SqliteWriter writer,
+    TransactionalOutbox outbox,
+    TimeProvider time,
+    IOptions<KomboOptions> options,
+    ILogger<PendingRedemptionSweeper> logger) : BackgroundService
+{
+    private const int BatchSize = 100;
+
+    // Far beyond any token's life: an attempt older than this can no longer make a later answer uncertain.
+    private static readonly TimeSpan AttemptRetention = TimeSpan.FromDays(1);
+
+    private readonly TimeSpan _window = options.Value.RedemptionSettleWindow;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = TimeSpan.FromTicks(Math.Clamp(_window.Ticks / 10, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
+        using var timer = new PeriodicTimer(interval, time);
+        while (await WaitAsync(timer, stoppingToken))
+        {
+            try
+            {
+                await SweepOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogSweepFailed(ex);
+            }
+        }
+    }
+
+    /// <returns>How many pending redemptions were answered.</returns>
+    public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        IReadOnlyList<RedemptionAttempt> due;
+        using (var connection = database.Open())
+        {
+            due = RedemptionAttemptStore.PendingBefore(connection, now - _window, BatchSize);
+        }
+
+        var answered = 0;
+        foreach (var attempt in due)
+        {
+            var entry = new InboxEntry(MessageIds.Derive(attempt.Command, "outcome-unknown"), RedemptionSettlement.Name, attempt.Correlation, FailureReasons.OutcomeUnknown);
+            var settled = false;
+            await outbox.CommitAsync(entry, (connection, transaction, committedAt) =>
+            {
+                // A webhook may have settled it since it was read.
+                settled = RedemptionAttemptStore.Settle(connection, transaction, attempt.TokenHash, attempt.Command, FailureReasons.OutcomeUnknown, committedAt);
+                return settled ? RedemptionSettlement.AnswerUnknown(attempt, committedAt) : [];
+            }, cancellationToken);
+
+            if (settled)
+            {
+                answered++;
+                LogOutcomeUnknown(attempt.Command, _window);
+            }
+        }
+
+        await writer.WriteAsync((connection, transaction) =>
+            RedemptionAttemptStore.DeleteFinishedBefore(connection, transaction, now - AttemptRetention, BatchSize), cancellationToken);
+        return answered;
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId}: no integration-created webhook settled the redemption within {Window}; answered outcome_unknown")]
+    private partial void LogOutcomeUnknown(Guid commandId, TimeSpan window);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweeping pending redemptions failed; it runs again at the next interval")]
+    private partial void LogSweepFailed(Exception exception);
+}

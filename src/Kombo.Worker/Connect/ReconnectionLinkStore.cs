@@ -1,0 +1,27 @@
+using Dapper;
+using Kombo.Contracts;
+using Kombo.Worker.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Kombo.Worker.Connect;
+
+/// <summary>The reconnection_links table: one row per reconnection link created, without the link itself.</summary>
+public static class ReconnectionLinkStore
+{
+    private const string InsertSql = """
+        INSERT INTO reconnection_links (command_id, correlation_id, integration_id, link_type, link_fingerprint, created_at, expires_at)
+        VALUES (@CommandId, @CorrelationId, @IntegrationId, @LinkType, @LinkFingerprint, @CreatedAt, @ExpiresAt)
+        """;
+
+    public static void Insert(SqliteConnection connection, SqliteTransaction transaction, Guid commandId, ReconnectionLinkCreated link) =>
+        connection.Execute(InsertSql, new
+        {
+            CommandId = commandId.ToString(),
+            CorrelationId = link.CorrelationId.ToString(),
+            link.IntegrationId,
+            link.LinkType,
+            LinkFingerprint = ConnectLinkStore.Fingerprint(link.Link),
+            CreatedAt = UnixTime.ToMs(link.CreatedAt),
+            ExpiresAt = UnixTime.ToMs(link.ExpiresAt),
+        }, transaction);
+}

@@ -1,0 +1,59 @@
+using Dapper;
+using Kombo.Worker.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Kombo.Worker.Connect;
+
+/// <summary>Redeemed connect tokens, by hash, with the integration each gave and the event that announced it.</summary>
+public static class TokenRedemptionStore
+{
+    private const string FindSql = """
+        SELECT r.event_message_id AS EventMessageId, i.integration_id AS IntegrationId, i.tool AS Tool,
+               i.category AS Category, i.end_user_origin_id AS EndUserOriginId,
+               i.end_user_organization_name AS EndUserOrganizationName, i.end_user_email AS EndUserEmail,
+               COALESCE(i.setup_status, '') AS SetupStatus, i.connected_at AS ConnectedAt
+        FROM token_redemptions AS r
+        JOIN integrations AS i ON i.integration_id = r.integration_id
+        WHERE r.token_hash = @TokenHash
+        """;
+
+    private const string InsertSql = """
+        INSERT INTO token_redemptions (token_hash, integration_id, event_message_id, redeemed_at)
+        VALUES (@TokenHash, @IntegrationId, @EventMessageId, @RedeemedAt)
+        """;
+
+    public static Redemption? Find(SqliteConnection connection, string tokenHash, SqliteTransaction? transaction = null) =>
+        connection.QuerySingleOrDefault<Redemption>(FindSql, new { TokenHash = tokenHash }, transaction);
+
+    public static void Insert(
+        SqliteConnection connection, SqliteTransaction transaction, string tokenHash, string integrationId, Guid eventMessageId, DateTimeOffset now) =>
+        connection.Execute(InsertSql, new
+        {
+            TokenHash = tokenHash,
+            IntegrationId = integrationId,
+            EventMessageId = eventMessageId.ToString(),
+            RedeemedAt = UnixTime.ToMs(now),
+        }, transaction);
+}
+
+/// <summary>A token redeemed before, with the integration it gave and the id of the event that announced it.</summary>
+public sealed record Redemption
+{
+    public string EventMessageId { get; init; } = "";
+
+    public string IntegrationId { get; init; } = "";
+
+    public string Tool { get; init; } = "";
+
+    public string? Category { get; init; }
+
+    public string? EndUserOriginId { get; init; }
+
+    public string EndUserOrganizationName { get; init; } = "";
+
+    public string? EndUserEmail { get; init; }
+
+    public string SetupStatus { get; init; } = "";
+
+    public long ConnectedAt { get; init; }
+}

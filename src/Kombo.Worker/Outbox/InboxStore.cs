@@ -1,0 +1,35 @@
+using Dapper;
+using Kombo.Worker.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Kombo.Worker.Outbox;
+
+/// <summary>Which commands each consumer has already handled, keyed by (message id, consumer).</summary>
+public static class InboxStore
+{
+    private const string ExistsSql = """
+        SELECT EXISTS (SELECT 1 FROM inbox WHERE message_id = @MessageId AND consumer = @Consumer)
+        """;
+
+    private const string InsertSql = """
+        INSERT OR IGNORE INTO inbox (message_id, consumer, correlation_id, outcome, received_at)
+        VALUES (@MessageId, @Consumer, @CorrelationId, @Outcome, @ReceivedAt)
+        """;
+
+    public static bool HasHandled(SqliteConnection connection, Guid messageId, string consumer) =>
+        connection.ExecuteScalar<bool>(ExistsSql, new { MessageId = messageId.ToString(), Consumer = consumer });
+
+    /// <summary>Records the command inside the caller's transaction; false when it was already there.</summary>
+    public static bool TryRecord(SqliteConnection connection, SqliteTransaction transaction, InboxEntry entry, DateTimeOffset now) =>
+        connection.Execute(InsertSql, new
+        {
+            MessageId = entry.MessageId.ToString(),
+            entry.Consumer,
+            CorrelationId = entry.CorrelationId.ToString(),
+            entry.Outcome,
+            ReceivedAt = UnixTime.ToMs(now),
+        }, transaction) == 1;
+}
+
+/// <summary>A handled command: <see cref="Outcome"/> is <c>succeeded</c> or the failure reason.</summary>
+public sealed record InboxEntry(Guid MessageId, string Consumer, Guid CorrelationId, string Outcome);
