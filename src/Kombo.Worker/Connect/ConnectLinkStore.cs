@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Kombo.Worker.Connect;
 
 /// <summary>The connect_links table: one row per link created, without the link itself.</summary>
-public static class ConnectLinkStore
+internal static class ConnectLinkStore
 {
     private const string InsertSql = """
         INSERT INTO connect_links (command_id, correlation_id, end_user_origin_id, integration_category,

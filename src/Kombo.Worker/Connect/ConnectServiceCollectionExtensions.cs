@@ -2,7 +2,7 @@ using MassTransit;
 
 namespace Kombo.Worker.Connect;
 
-public static class ConnectServiceCollectionExtensions
+internal static class ConnectServiceCollectionExtensions
 {
     /// <summary>
     /// What the command consumers share beyond the bus: the per-token lock, and the sweeper that answers redemptions

@@ -12,7 +12,7 @@ namespace Kombo.Worker.Connect;
 /// Creates a Kombo Connect link. The Kombo call runs outside any transaction; the link row, the inbox row and the
 /// answer then commit together, and the command is acknowledged only after that commit.
 /// </summary>
-public sealed partial class CreateConnectLinkConsumer(
+internal sealed partial class CreateConnectLinkConsumer(
     KomboClient kombo,
     TransactionalOutbox outbox,
     SqliteDatabase database,
@@ -143,5 +143,5 @@ public sealed partial class CreateConnectLinkConsumer(
     private partial void LogLinkCreated(Guid commandId, string linkType, string linkFingerprint);
 }
 
-public sealed class CreateConnectLinkConsumerDefinition(IOptions<MessagingOptions> options)
+internal sealed class CreateConnectLinkConsumerDefinition(IOptions<MessagingOptions> options)
     : CommandConsumerDefinition<CreateConnectLinkConsumer, CreateConnectLink>(options, CreateConnectLinkConsumer.Name);

@@ -4,7 +4,7 @@ using Kombo.Contracts;
 namespace Kombo.Worker.Connect;
 
 /// <summary>Checks a <see cref="CreateConnectLink"/> against what Kombo accepts, before any call is made.</summary>
-public static partial class CreateConnectLinkValidator
+internal static partial class CreateConnectLinkValidator
 {
     public static readonly string[] Categories = ["HRIS", "ATS", "ASSESSMENT", "LMS"];
     public static readonly string[] Languages = ["en", "de", "fr", "it", "es"];

@@ -13,7 +13,7 @@ namespace Kombo.Worker.Connect;
 /// a connect link: the Kombo call runs outside any transaction, then the link row, the inbox row and the answer commit
 /// together, in the order of the integration's end user when the worker knows it.
 /// </summary>
-public sealed partial class CreateReconnectionLinkConsumer(
+internal sealed partial class CreateReconnectionLinkConsumer(
     KomboClient kombo,
     TransactionalOutbox outbox,
     SqliteDatabase database,
@@ -124,5 +124,5 @@ public sealed partial class CreateReconnectionLinkConsumer(
     private partial void LogCreated(Guid commandId, string integrationId, string linkType, string linkFingerprint);
 }
 
-public sealed class CreateReconnectionLinkConsumerDefinition(IOptions<MessagingOptions> options)
+internal sealed class CreateReconnectionLinkConsumerDefinition(IOptions<MessagingOptions> options)
     : CommandConsumerDefinition<CreateReconnectionLinkConsumer, CreateReconnectionLink>(options, CreateReconnectionLinkConsumer.Name);

@@ -3,7 +3,7 @@ using Kombo.Contracts;
 namespace Kombo.Worker.Connect;
 
 /// <summary>Checks a <see cref="CreateReconnectionLink"/> against what Kombo's relink accepts, before any call is made.</summary>
-public static class CreateReconnectionLinkValidator
+internal static class CreateReconnectionLinkValidator
 {
     /// <returns>The problems found, empty when the command is valid.</returns>
     public static IReadOnlyList<string> Validate(CreateReconnectionLink command)

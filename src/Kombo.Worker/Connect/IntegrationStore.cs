@@ -9,7 +9,7 @@ namespace Kombo.Worker.Connect;
 /// The integrations table: what redemptions and Kombo's webhooks said about each integration. It is what the
 /// duplicate guard reads: an integration counts as connected until Kombo reports it deleted.
 /// </summary>
-public static class IntegrationStore
+internal static class IntegrationStore
 {
     private const string ConnectedIdsSql = """
         SELECT integration_id FROM integrations
@@ -188,7 +188,7 @@ public static class IntegrationStore
 }
 
 /// <summary>One row of the integrations table.</summary>
-public sealed record StoredIntegration
+internal sealed record StoredIntegration
 {
     public string IntegrationId { get; init; } = "";
 
@@ -216,9 +216,9 @@ public sealed record StoredIntegration
 }
 
 /// <summary>An integration as a webhook describes it.</summary>
-public sealed record ReportedIntegration(
+internal sealed record ReportedIntegration(
     string IntegrationId, string Tool, string? Category, string? EndUserOriginId, string EndUserOrganizationName, string? EndUserEmail);
 
 /// <summary>What an <c>integration-state-changed</c> webhook says.</summary>
-public sealed record StateChange(
+internal sealed record StateChange(
     string IntegrationId, string State, string? SetupStatus, string QaStatus, DateTimeOffset UpdatedAt);

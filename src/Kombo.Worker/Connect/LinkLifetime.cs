@@ -1,7 +1,7 @@
 namespace Kombo.Worker.Connect;
 
 /// <summary>How long Kombo's links live: an <c>EMBEDDED</c> link one hour, a <c>MAGIC_LINK</c> one year.</summary>
-public static class LinkLifetime
+internal static class LinkLifetime
 {
     public const string Embedded = "EMBEDDED";
     public const string MagicLink = "MAGIC_LINK";

@@ -11,7 +11,7 @@ namespace Kombo.Worker.Connect;
 /// <see cref="FailureReasons.OutcomeUnknown"/>: its command was acknowledged long ago, so nothing else would. Also
 /// forgets attempts of long-dead tokens.
 /// </summary>
-public sealed partial class PendingRedemptionSweeper(
+internal sealed partial class PendingRedemptionSweeper(
     SqliteDatabase database,
     SqliteWriter writer,
     TransactionalOutbox outbox,

@@ -6,7 +6,7 @@ using Microsoft.Data.Sqlite;
 namespace Kombo.Worker.Connect;
 
 /// <summary>The reconnection_links table: one row per reconnection link created, without the link itself.</summary>
-public static class ReconnectionLinkStore
+internal static class ReconnectionLinkStore
 {
     private const string InsertSql = """
         INSERT INTO reconnection_links (command_id, correlation_id, integration_id, link_type, link_fingerprint, created_at, expires_at)

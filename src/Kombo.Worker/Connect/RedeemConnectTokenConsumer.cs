@@ -19,7 +19,7 @@ namespace Kombo.Worker.Connect;
 /// calls the token invalid after an attempt of ours may have spent it, the command waits for the
 /// <c>integration-created</c> webhook instead of failing (<see cref="RedemptionSettlement"/>).
 /// </remarks>
-public sealed partial class RedeemConnectTokenConsumer(
+internal sealed partial class RedeemConnectTokenConsumer(
     KomboClient kombo,
     TransactionalOutbox outbox,
     SqliteWriter writer,
@@ -343,5 +343,5 @@ public sealed partial class RedeemConnectTokenConsumer(
     private partial void LogSettledByConcurrentDelivery(Guid commandId, string integrationId);
 }
 
-public sealed class RedeemConnectTokenConsumerDefinition(IOptions<MessagingOptions> options)
+internal sealed class RedeemConnectTokenConsumerDefinition(IOptions<MessagingOptions> options)
     : CommandConsumerDefinition<RedeemConnectTokenConsumer, RedeemConnectToken>(options, RedeemConnectTokenConsumer.Name);

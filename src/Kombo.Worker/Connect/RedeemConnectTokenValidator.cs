@@ -2,7 +2,7 @@ using Kombo.Contracts;
 
 namespace Kombo.Worker.Connect;
 
-public static class RedeemConnectTokenValidator
+internal static class RedeemConnectTokenValidator
 {
     /// <returns>The problems found, empty when the command is valid.</returns>
     public static IReadOnlyList<string> Validate(RedeemConnectToken command)

@@ -3,7 +3,7 @@ using Kombo.Worker.Storage;
 
 namespace Kombo.Worker.Connect;
 
-public static class RedemptionAnswers
+internal static class RedemptionAnswers
 {
     /// <summary>The answer for a recorded redemption: the same integration, whichever command asks.</summary>
     public static IntegrationConnected Connected(Redemption redemption, Guid correlationId, bool originVerified, IReadOnlyList<string> also) => new()

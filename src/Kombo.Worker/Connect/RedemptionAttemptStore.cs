@@ -8,7 +8,7 @@ namespace Kombo.Worker.Connect;
 /// The token_redemption_attempts table: which commands tried to redeem a token, whether one of them may have spent it,
 /// and which wait for a webhook to settle them.
 /// </summary>
-public static class RedemptionAttemptStore
+internal static class RedemptionAttemptStore
 {
     private const string AnyOpenSql = """
         SELECT EXISTS (SELECT 1 FROM token_redemption_attempts WHERE token_hash = @TokenHash AND closed_as IS NULL)
@@ -147,7 +147,7 @@ public static class RedemptionAttemptStore
 }
 
 /// <summary>One command's attempt at a token (ids as stored: text).</summary>
-public sealed record RedemptionAttempt
+internal sealed record RedemptionAttempt
 {
     public string TokenHash { get; init; } = "";
 
@@ -180,8 +180,8 @@ public sealed record RedemptionAttempt
 }
 
 /// <summary>The attempt a command is about to make, as the consumer knows it.</summary>
-public sealed record NewRedemptionAttempt(
+internal sealed record NewRedemptionAttempt(
     string TokenHash, Guid CommandId, Guid CorrelationId, string? ExpectedEndUserOriginId, bool SkipOriginCheck);
 
 /// <summary>Where a command's answer goes besides its event: what MassTransit's context said when it arrived.</summary>
-public sealed record AnswerAddress(Guid? ConversationId, Guid? RequestId, Uri? ResponseAddress);
+internal sealed record AnswerAddress(Guid? ConversationId, Guid? RequestId, Uri? ResponseAddress);

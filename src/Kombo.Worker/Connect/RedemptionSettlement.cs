@@ -21,7 +21,7 @@ namespace Kombo.Worker.Connect;
 /// matched and is answered <see cref="FailureReasons.OutcomeUnknown"/>.
 /// All of this runs inside the writer's transaction, so one integration settles at most one token.
 /// </remarks>
-public static class RedemptionSettlement
+internal static class RedemptionSettlement
 {
     /// <summary>Where settled answers are recorded in the inbox (the command itself was acknowledged long before).</summary>
     public const string Name = "redeem-connect-token-settlement";

@@ -6,7 +6,7 @@ namespace Kombo.Worker.Connect;
 /// Kombo while the first's answer is on its way, hear "invalid" from a single-use token, and answer a connection that
 /// succeeded as uncertain. Waiting for the first instead lets the second find its committed answer.
 /// </summary>
-public sealed class TokenLocks
+internal sealed class TokenLocks
 {
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();

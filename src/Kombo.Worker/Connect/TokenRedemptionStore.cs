@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Kombo.Worker.Connect;
 
 /// <summary>Redeemed connect tokens, by hash, with the integration each gave and the event that announced it.</summary>
-public static class TokenRedemptionStore
+internal static class TokenRedemptionStore
 {
     private const string FindSql = """
         SELECT r.event_message_id AS EventMessageId, i.integration_id AS IntegrationId, i.tool AS Tool,
@@ -37,7 +37,7 @@ public static class TokenRedemptionStore
 }
 
 /// <summary>A token redeemed before, with the integration it gave and the id of the event that announced it.</summary>
-public sealed record Redemption
+internal sealed record Redemption
 {
     public string EventMessageId { get; init; } = "";
 

@@ -10,7 +10,7 @@ namespace Kombo.Worker.ErrorQueues;
 /// <c>Kombo.Worker errors list|show|replay|purge</c>: the command messages the worker could not handle, in the
 /// <c>*_error</c> queues, for an operator to read (redacted), send back once the cause is fixed, or delete.
 /// </summary>
-public static class ErrorQueueTool
+internal static class ErrorQueueTool
 {
     public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out, Console.Error, SettingsFile.LocateDirectory);
 

@@ -7,7 +7,7 @@ namespace Kombo.Worker.Hosting;
 /// Validates every option the worker registered before anything starts, so that an operator who mistyped a setting
 /// reads what is wrong, one problem per line, instead of a host start-up failure with its stack trace.
 /// </summary>
-public static partial class ConfigurationCheck
+internal static partial class ConfigurationCheck
 {
     /// <returns>The problems found; empty when the configuration is usable.</returns>
     public static IReadOnlyList<string> Problems(IServiceProvider services)

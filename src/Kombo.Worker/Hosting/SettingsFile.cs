@@ -4,7 +4,7 @@ namespace Kombo.Worker.Hosting;
 /// Finds the one appsettings.json the worker reads: the repository's top-level file when run from a clone, the file
 /// beside the binary in a container.
 /// </summary>
-public static class SettingsFile
+internal static class SettingsFile
 {
     public const string Name = "appsettings.json";
 

@@ -8,7 +8,7 @@ using Kombo.Worker.Storage;
 
 namespace Kombo.Worker.Hosting;
 
-public static class WorkerHost
+internal static class WorkerHost
 {
     public static WebApplicationBuilder CreateBuilder(string[] args)
     {

@@ -8,7 +8,7 @@ namespace Kombo.Worker.KomboApi;
 /// <see cref="KomboOptions.ApiKeyCheckInterval"/>: a rotated key or a changed IP allow-list then shows on
 /// <c>/health/ready</c> and in a metric, before the commands start failing with <c>kombo_unauthorized</c>.
 /// </summary>
-public sealed partial class ApiKeyCheck(
+internal sealed partial class ApiKeyCheck(
     KomboClient kombo,
     ApiKeyStatus status,
     WorkerMetrics metrics,

@@ -1,7 +1,7 @@
 namespace Kombo.Worker.KomboApi;
 
 /// <summary>What the last check of the API key found; <c>/health/ready</c> reports it.</summary>
-public sealed class ApiKeyStatus
+internal sealed class ApiKeyStatus
 {
     private volatile Verdict? _last;
 

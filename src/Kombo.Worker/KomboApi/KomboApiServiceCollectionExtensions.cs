@@ -9,7 +9,7 @@ using Polly.Telemetry;
 
 namespace Kombo.Worker.KomboApi;
 
-public static class KomboApiServiceCollectionExtensions
+internal static class KomboApiServiceCollectionExtensions
 {
     /// <summary>
     /// The typed <see cref="KomboClient"/>, its validated <see cref="KomboOptions"/> (section <c>Kombo</c>), the

@@ -10,7 +10,7 @@ using Polly.Timeout;
 namespace Kombo.Worker.KomboApi;
 
 /// <summary>Typed client for the Kombo Connect endpoints; every call runs through the Kombo resilience pipeline.</summary>
-public sealed class KomboClient(
+internal sealed class KomboClient(
     HttpClient http,
     ResiliencePipelineProvider<string> pipelines,
     IOptions<KomboOptions> options,

@@ -11,7 +11,7 @@ namespace Kombo.Worker.KomboApi;
 /// (<c>PLATFORM.UNKNOWN_ERROR</c>, <c>PLATFORM.TASK_TIMED_OUT</c>): a 500 that Kombo could not classify is an outage,
 /// not a verdict on the request.
 /// </summary>
-public static class KomboFailureClassifier
+internal static class KomboFailureClassifier
 {
     private static readonly FrozenSet<string> TransientCodes = new[]
     {

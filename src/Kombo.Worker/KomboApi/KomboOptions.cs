@@ -3,7 +3,7 @@ using System.Text;
 namespace Kombo.Worker.KomboApi;
 
 /// <summary>Settings of the Kombo client and its resilience pipeline, bound from the <c>Kombo</c> section.</summary>
-public sealed record KomboOptions
+internal sealed record KomboOptions
 {
     public const string SectionName = "Kombo";
 

@@ -5,7 +5,7 @@ namespace Kombo.Worker.KomboApi;
 /// Transient failures never show up here: the client retries them and, once its budget is spent or the
 /// circuit is open, throws <see cref="KomboUnavailableException"/> so that message redelivery takes over.
 /// </remarks>
-public sealed record KomboResult<T>(T? Value, KomboError? Error)
+internal sealed record KomboResult<T>(T? Value, KomboError? Error)
     where T : class
 {
     public bool IsSuccess => Error is null;
@@ -25,10 +25,10 @@ public sealed record KomboResult<T>(T? Value, KomboError? Error)
 /// Kombo's error body (<c>{"status":"error","error":{code,title,message,log_url}}</c>) with the HTTP status.
 /// Every field but <see cref="Message"/> may be missing: bodies are parsed defensively.
 /// </summary>
-public sealed record KomboError(int? HttpStatus, string? Code, string? Title, string Message, string? LogUrl);
+internal sealed record KomboError(int? HttpStatus, string? Code, string? Title, string Message, string? LogUrl);
 
 /// <summary>Kombo stayed unreachable, slow or overloaded through the whole retry budget, or the circuit is open.</summary>
-public sealed class KomboUnavailableException(string message, KomboError? lastError = null, Exception? inner = null)
+internal sealed class KomboUnavailableException(string message, KomboError? lastError = null, Exception? inner = null)
     : Exception(message, inner)
 {
     public KomboError? LastError { get; } = lastError;

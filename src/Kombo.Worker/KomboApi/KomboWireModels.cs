@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Kombo.Worker.KomboApi;
 
 /// <summary>The body of <c>POST /connect/create-link</c>. Nulls are omitted on the wire.</summary>
-public sealed record CreateLinkRequest
+internal sealed record CreateLinkRequest
 {
     [JsonPropertyName("end_user_email")]
     public required string EndUserEmail { get; init; }
@@ -41,7 +41,7 @@ public sealed record CreateLinkRequest
 
 /// <summary>The <c>data</c> of a successful create-link answer.</summary>
 /// <summary>The body of <c>POST /integrations/{integration_id}/relink</c>; every field optional. Nulls are omitted on the wire.</summary>
-public sealed record RelinkRequest
+internal sealed record RelinkRequest
 {
     [JsonPropertyName("language")]
     public string? Language { get; init; }
@@ -53,10 +53,10 @@ public sealed record RelinkRequest
     public string? LinkType { get; init; }
 }
 
-public sealed record CreatedLink([property: JsonPropertyName("link")] string Link);
+internal sealed record CreatedLink([property: JsonPropertyName("link")] string Link);
 
 /// <summary>The flat <c>data</c> of <c>GET /connect/integration-by-token/{token}</c> (and of activate-integration).</summary>
-public sealed record ConnectedIntegration(
+internal sealed record ConnectedIntegration(
     [property: JsonPropertyName("tool")] string Tool,
     [property: JsonPropertyName("id")] string Id,
     [property: JsonPropertyName("end_user_origin_id")] string? EndUserOriginId,
@@ -65,4 +65,4 @@ public sealed record ConnectedIntegration(
     [property: JsonPropertyName("setup_status")] string SetupStatus);
 
 /// <summary>The <c>data</c> of <c>GET /check-api-key</c>.</summary>
-public sealed record ApiKeyEnvironment([property: JsonPropertyName("environment_id")] string? EnvironmentId);
+internal sealed record ApiKeyEnvironment([property: JsonPropertyName("environment_id")] string? EnvironmentId);

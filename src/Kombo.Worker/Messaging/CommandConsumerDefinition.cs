@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Kombo.Worker.Messaging;
 
 /// <summary>Endpoint settings shared by both command queues: name, concurrency, prefetch, intake checks and retry.</summary>
-public abstract class CommandConsumerDefinition<TConsumer, TCommand> : ConsumerDefinition<TConsumer>
+internal abstract class CommandConsumerDefinition<TConsumer, TCommand> : ConsumerDefinition<TConsumer>
     where TConsumer : class, IConsumer<TCommand>
     where TCommand : class
 {

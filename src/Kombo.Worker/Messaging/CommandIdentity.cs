@@ -4,7 +4,7 @@ using MassTransit;
 namespace Kombo.Worker.Messaging;
 
 /// <summary>The id a command is deduplicated by.</summary>
-public static class CommandIdentity
+internal static class CommandIdentity
 {
     /// <summary>
     /// The transport message id, or, for a plain-JSON publisher that sent none, an id derived from the command's

@@ -13,7 +13,7 @@ namespace Kombo.Worker.Messaging;
 /// <c>_error</c> queue at once with the reason in <c>MT-Fault-Message</c>. The broker's <c>max_message_size</c> bounds
 /// what arrives at all.
 /// </remarks>
-public sealed class CommandIntakeFilter<TCommand>(int maxMessageBytes) : IFilter<ConsumeContext>
+internal sealed class CommandIntakeFilter<TCommand>(int maxMessageBytes) : IFilter<ConsumeContext>
     where TCommand : class
 {
     public Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
@@ -51,4 +51,4 @@ public sealed class CommandIntakeFilter<TCommand>(int maxMessageBytes) : IFilter
 }
 
 /// <summary>A message that is not a command of its queue at all; it goes to the error queue, never retried.</summary>
-public sealed class UnacceptableMessageException(string message) : Exception(message);
+internal sealed class UnacceptableMessageException(string message) : Exception(message);

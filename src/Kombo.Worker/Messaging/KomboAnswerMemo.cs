@@ -12,7 +12,7 @@ namespace Kombo.Worker.Messaging;
 /// The delivery (MassTransit's receive context) is shared by every retry attempt of the message, as the Kombo failure
 /// count of <see cref="MessagingOptions.IsLastAttempt"/> is; a thrown call (Kombo unavailable) keeps nothing.
 /// </remarks>
-public static class KomboAnswerMemo
+internal static class KomboAnswerMemo
 {
     public static async Task<T> OnceAsync<T>(ConsumeContext context, Func<Task<T>> call)
         where T : class

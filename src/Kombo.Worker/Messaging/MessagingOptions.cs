@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Kombo.Worker.Messaging;
 
-public sealed record MessagingOptions
+internal sealed record MessagingOptions
 {
     public const string SectionName = "Messaging";
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Messaging;
 
-public static class MessagingServiceCollectionExtensions
+internal static class MessagingServiceCollectionExtensions
 {
     /// <summary>MassTransit on RabbitMQ with the given consumers, and an exchange for every event from the start.</summary>
     public static IServiceCollection AddMessaging(

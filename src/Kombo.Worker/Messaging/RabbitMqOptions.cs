@@ -7,7 +7,7 @@ namespace Kombo.Worker.Messaging;
 /// The <c>RabbitMq</c> section: either one <see cref="Uri"/> (<c>amqp://</c>, or <c>amqps://</c> for TLS), as most
 /// hosted brokers hand it out, or the separate keys. The URI wins where both are set.
 /// </summary>
-public sealed record RabbitMqOptions : IValidatableObject
+internal sealed record RabbitMqOptions : IValidatableObject
 {
     public const string SectionName = "RabbitMq";
 
@@ -81,7 +81,7 @@ public sealed record RabbitMqOptions : IValidatableObject
 }
 
 /// <summary>A broker to connect to, however it was configured.</summary>
-public sealed record RabbitMqEndpoint(string Host, int Port, string VirtualHost, string Username, string Password, bool UseTls)
+internal sealed record RabbitMqEndpoint(string Host, int Port, string VirtualHost, string Username, string Password, bool UseTls)
 {
     public override string ToString() => $"{(UseTls ? "amqps" : "amqp")}://{Username}@{Host}:{Port}/{System.Uri.EscapeDataString(VirtualHost)}";
 }

@@ -9,7 +9,7 @@ namespace Kombo.Worker.Messaging;
 /// does not consume) goes to the <c>_error</c> queue with the reason in <c>MT-Fault-Message</c>, like every other
 /// message that is not a command, instead of to MassTransit's <c>_skipped</c> queue without one.
 /// </summary>
-public sealed class UnconsumedMessageFilter<TCommand> : IFilter<ReceiveContext>
+internal sealed class UnconsumedMessageFilter<TCommand> : IFilter<ReceiveContext>
     where TCommand : class
 {
     public async Task Send(ReceiveContext context, IPipe<ReceiveContext> next)

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Kombo.Worker.Operations;
 
-public sealed record HealthOptions
+internal sealed record HealthOptions
 {
     public const string SectionName = "Health";
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Kombo.Worker.Operations;
 
-public static class HealthServiceCollectionExtensions
+internal static class HealthServiceCollectionExtensions
 {
     /// <summary>Checks tagged with this make up readiness; MassTransit tags its bus check the same way.</summary>
     public const string ReadyTag = "ready";

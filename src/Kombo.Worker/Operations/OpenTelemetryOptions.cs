@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Kombo.Worker.Operations;
 
 /// <summary>Where traces, metrics and logs go over OTLP; <c>GET /metrics</c> is always served.</summary>
-public sealed record OpenTelemetryOptions
+internal sealed record OpenTelemetryOptions
 {
     public const string SectionName = "OpenTelemetry";
 

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 namespace Kombo.Worker.Operations;
 
-public static class OperationsEndpoints
+internal static class OperationsEndpoints
 {
     public const string LivePath = "/health/live";
     public const string ReadyPath = "/health/ready";

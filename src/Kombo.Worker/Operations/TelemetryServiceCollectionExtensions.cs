@@ -9,7 +9,7 @@ using OpenTelemetry.Resources;
 
 namespace Kombo.Worker.Operations;
 
-public static class TelemetryServiceCollectionExtensions
+internal static class TelemetryServiceCollectionExtensions
 {
     /// <summary>
     /// OpenTelemetry metrics (the worker's meter, MassTransit's, Polly's and the runtime's), always served as Prometheus

@@ -5,7 +5,7 @@ using Polly.CircuitBreaker;
 namespace Kombo.Worker.Operations;
 
 /// <summary>The worker's own instruments, on the <see cref="MeterName"/> meter.</summary>
-public sealed class WorkerMetrics
+internal sealed class WorkerMetrics
 {
     public const string MeterName = "Kombo.Worker";
 

@@ -5,7 +5,7 @@ namespace Kombo.Worker.Outbox;
 /// relay publishes them without reading them back. The table stays the source of truth: once a row does not fit, every
 /// row is left to the table until the relay's next sweep of it.
 /// </summary>
-public sealed class CommittedRows(OutboxSignal signal, TimeProvider time)
+internal sealed class CommittedRows(OutboxSignal signal, TimeProvider time)
 {
     /// <summary>Rows held at most; a relay that falls this far behind reads the table instead.</summary>
     public const int Capacity = 10_000;

@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Kombo.Worker.Outbox;
 
 /// <summary>Which commands each consumer has already handled, keyed by (message id, consumer).</summary>
-public static class InboxStore
+internal static class InboxStore
 {
     private const string ExistsSql = """
         SELECT EXISTS (SELECT 1 FROM inbox WHERE message_id = @MessageId AND consumer = @Consumer)
@@ -32,4 +32,4 @@ public static class InboxStore
 }
 
 /// <summary>A handled command: <see cref="Outcome"/> is <c>succeeded</c> or the failure reason.</summary>
-public sealed record InboxEntry(Guid MessageId, string Consumer, Guid CorrelationId, string Outcome);
+internal sealed record InboxEntry(Guid MessageId, string Consumer, Guid CorrelationId, string Outcome);

@@ -7,7 +7,7 @@ namespace Kombo.Worker.Outbox;
 /// Event ids derived from the command's id (a name-based UUID, RFC 9562 version 5), so two workers that both handle
 /// a redelivered command write the same event id and subscribers can deduplicate.
 /// </summary>
-public static class MessageIds
+internal static class MessageIds
 {
     private static readonly Guid Namespace = new("6f1c6a4e-3b7e-4f0e-9a55-0c1d2e3f4a5b");
 

@@ -8,7 +8,7 @@ namespace Kombo.Worker.Outbox;
 /// Deletes sent outbox rows and inbox rows past their retention, in bounded batches so no write transaction grows
 /// long enough to hold up the consumers, then checkpoints the WAL.
 /// </summary>
-public sealed partial class OutboxCleanup(
+internal sealed partial class OutboxCleanup(
     SqliteWriter writer,
     IOptions<OutboxOptions> options,
     TimeProvider time,
@@ -97,4 +97,4 @@ public sealed partial class OutboxCleanup(
     private partial void LogCleanupFailed(Exception exception);
 }
 
-public sealed record CleanupResult(int SentRowsDeleted, int InboxRowsDeleted);
+internal sealed record CleanupResult(int SentRowsDeleted, int InboxRowsDeleted);

@@ -7,7 +7,7 @@ namespace Kombo.Worker.Outbox;
 /// Observable gauges over <see cref="OutboxStatistics"/>: the meter provider creates this once and reads the gauges
 /// at each export or scrape.
 /// </summary>
-public sealed partial class OutboxGauges
+internal sealed partial class OutboxGauges
 {
     private readonly OutboxStatistics _statistics;
     private readonly TimeProvider _time;

@@ -4,7 +4,7 @@ using Kombo.Contracts;
 namespace Kombo.Worker.Outbox;
 
 /// <summary>The closed set of messages the outbox carries, by the stable name stored in each row.</summary>
-public static class OutboxMessageTypes
+internal static class OutboxMessageTypes
 {
     private static readonly Dictionary<string, Type> ByName = new[]
     {

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Kombo.Worker.Outbox;
 
-public sealed record OutboxOptions
+internal sealed record OutboxOptions
 {
     public const string SectionName = "Outbox";
 

@@ -11,7 +11,7 @@ namespace Kombo.Worker.Outbox;
 /// confirmed it, so delivery is at least once; the stored message id lets subscribers drop the duplicates that a crash
 /// between confirm and mark can cause.
 /// </summary>
-public sealed partial class OutboxRelay(
+internal sealed partial class OutboxRelay(
     IBus bus,
     SqliteDatabase database,
     SqliteWriter writer,
@@ -275,4 +275,4 @@ public sealed partial class OutboxRelay(
 internal sealed class HeldBackException(Exception cause) : Exception("An earlier message of the same end user failed.", cause);
 
 /// <summary>A stored row that can never be published as it is (unknown type, corrupt body).</summary>
-public sealed class UnpublishableMessageException(string message) : Exception(message);
+internal sealed class UnpublishableMessageException(string message) : Exception(message);

@@ -4,7 +4,7 @@ using OpenTelemetry.Trace;
 
 namespace Kombo.Worker.Outbox;
 
-public static class OutboxServiceCollectionExtensions
+internal static class OutboxServiceCollectionExtensions
 {
     /// <summary>
     /// The transactional outbox, its relay, its cleanup, its gauges and its readiness check. Register after MassTransit:

@@ -1,7 +1,7 @@
 namespace Kombo.Worker.Outbox;
 
 /// <summary>Wakes the relay the moment a commit put rows in the outbox, so an idle worker adds no polling delay.</summary>
-public sealed class OutboxSignal
+internal sealed class OutboxSignal
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
 

@@ -9,7 +9,7 @@ namespace Kombo.Worker.Outbox;
 /// <see cref="OutboxMaxAge"/> (<see cref="InboxMaxAge"/> for the inbox, whose count walks a week of rows) however
 /// often it is scraped, and only when someone asks: the command path never queries for metrics.
 /// </summary>
-public sealed class OutboxStatistics(SqliteDatabase database, TimeProvider time)
+internal sealed class OutboxStatistics(SqliteDatabase database, TimeProvider time)
 {
     public static readonly TimeSpan OutboxMaxAge = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan InboxMaxAge = TimeSpan.FromSeconds(15);
@@ -75,7 +75,7 @@ public sealed class OutboxStatistics(SqliteDatabase database, TimeProvider time)
 }
 
 /// <summary>Rows waiting for the relay (not parked), the commit time of the oldest of them, and parked rows.</summary>
-public sealed record OutboxCounts(long Pending, DateTimeOffset? OldestPendingAt, long Parked)
+internal sealed record OutboxCounts(long Pending, DateTimeOffset? OldestPendingAt, long Parked)
 {
     public TimeSpan OldestPendingAge(DateTimeOffset now) =>
         OldestPendingAt is { } at && now > at ? now - at : TimeSpan.Zero;

@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Kombo.Worker.Outbox;
 
 /// <summary>The outbox table's SQL: append inside a command's transaction, read what is due, record the outcome.</summary>
-public static class OutboxStore
+internal static class OutboxStore
 {
     private const string InsertSql = """
         INSERT INTO outbox (message_id, message_type, body, correlation_id, conversation_id, initiator_id,
@@ -106,7 +106,7 @@ public static class OutboxStore
         connection.Execute(DeleteSentSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction);
 }
 
-public sealed record PendingMessage
+internal sealed record PendingMessage
 {
     public long Sequence { get; init; }
 
@@ -143,4 +143,4 @@ public sealed record PendingMessage
 }
 
 /// <param name="CountsAsAttempt">False for a failure during a broker outage, which never uses up the row's attempts.</param>
-public sealed record PublishFailure(long Sequence, string Error, DateTimeOffset NextAttemptAt, bool Park, bool CountsAsAttempt = true);
+internal sealed record PublishFailure(long Sequence, string Error, DateTimeOffset NextAttemptAt, bool Park, bool CountsAsAttempt = true);

@@ -8,7 +8,7 @@ namespace Kombo.Worker.Outbox;
 /// publish of the row continues that trace instead of starting a new one (MassTransit's own publish span, and the
 /// traceparent header it sends, follow from here).
 /// </summary>
-public static class OutboxTrace
+internal static class OutboxTrace
 {
     public const string ActivitySourceName = "Kombo.Worker.Outbox";
 

@@ -6,7 +6,7 @@ namespace Kombo.Worker.Outbox;
 /// One row to write to the outbox: an event to publish, or (with a <see cref="Destination"/>) the response to a
 /// request client. Its <see cref="MessageId"/> is fixed here and reused on every publish attempt.
 /// </summary>
-public sealed record OutgoingMessage(
+internal sealed record OutgoingMessage(
     Guid MessageId,
     string MessageType,
     string Body,

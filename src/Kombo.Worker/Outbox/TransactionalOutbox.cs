@@ -12,7 +12,7 @@ namespace Kombo.Worker.Outbox;
 /// event exists if and only if its work was committed. The returned task completes once that commit is durable;
 /// only then may the command be acknowledged.
 /// </summary>
-public sealed class TransactionalOutbox(
+internal sealed class TransactionalOutbox(
     SqliteWriter writer, CommittedRows committedRows, TimeProvider time, WorkerMetrics metrics, IOptions<OutboxOptions> options, IBus bus)
 {
     private readonly bool _bypassForBenchmark = options.Value.BypassForBenchmark;

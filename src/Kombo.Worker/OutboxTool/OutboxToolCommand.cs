@@ -10,7 +10,7 @@ namespace Kombo.Worker.OutboxTool;
 /// <c>Kombo.Worker outbox status|parked|replay|purge-sent</c>: the operator's view of a worker's outbox, on a running
 /// worker or a stopped one. Prints to stdout; a failure is one line on stderr and a non-zero exit code.
 /// </summary>
-public static class OutboxToolCommand
+internal static class OutboxToolCommand
 {
     public static int Run(string[] args) => Run(args, new OutboxToolContext(Console.Out, Console.Error, TimeProvider.System));
 

@@ -5,7 +5,7 @@ namespace Kombo.Worker.Storage;
 /// is the only one. An exclusive lock on a file beside the database, held until the process ends (the OS releases it
 /// even on kill -9). The outbox tool does not take it, so it works beside a running worker.
 /// </summary>
-public sealed class DatabaseLock : IDisposable
+internal sealed class DatabaseLock : IDisposable
 {
     private readonly FileStream _lock;
 

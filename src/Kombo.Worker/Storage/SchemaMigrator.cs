@@ -7,7 +7,7 @@ namespace Kombo.Worker.Storage;
 /// Applies the numbered scripts in <c>Storage/Migrations</c> in order, each in its own transaction, and records
 /// the schema version in SQLite's <c>user_version</c>.
 /// </summary>
-public static class SchemaMigrator
+internal static class SchemaMigrator
 {
     public static int LatestVersion => Scripts.Value.Count == 0 ? 0 : Scripts.Value[^1].Version;
 

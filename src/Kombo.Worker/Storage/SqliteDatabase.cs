@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Kombo.Worker.Storage;
 
 /// <summary>The one place that knows how a connection to the worker's SQLite file is opened and tuned.</summary>
-public sealed class SqliteDatabase
+internal sealed class SqliteDatabase
 {
     private readonly string _connectionString;
     private readonly string _pragmas;

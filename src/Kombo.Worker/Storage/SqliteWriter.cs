@@ -10,7 +10,7 @@ namespace Kombo.Worker.Storage;
 /// commit: one fsync for many commands). Each write runs in its own savepoint, so one failing write does not undo the
 /// others, and its task completes only once the commit holding it is durable.
 /// </summary>
-public sealed class SqliteWriter : IAsyncDisposable
+internal sealed class SqliteWriter : IAsyncDisposable
 {
     private readonly Channel<IWrite> _queue = Channel.CreateUnbounded<IWrite>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SqliteDatabase _database;

@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 namespace Kombo.Worker.Storage;
 
 /// <summary>Which storage errors are the machine's trouble (disk full, read-only, I/O) rather than the command's.</summary>
-public static class StorageFailures
+internal static class StorageFailures
 {
     /// <summary>
     /// True for failures that the same command can get past once an operator frees the disk or fixes the file. A

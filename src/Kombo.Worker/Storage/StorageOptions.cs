@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Kombo.Worker.Storage;
 
-public sealed record StorageOptions
+internal sealed record StorageOptions
 {
     public const string SectionName = "Storage";
 

@@ -2,7 +2,7 @@ using Kombo.Worker.Operations;
 
 namespace Kombo.Worker.Storage;
 
-public static class StorageServiceCollectionExtensions
+internal static class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// The SQLite file, its single writer, the schema migration that runs before anything else starts, and the

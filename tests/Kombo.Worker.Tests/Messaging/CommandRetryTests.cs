@@ -83,7 +83,7 @@ public sealed class CommandRetryTests
 
     public sealed record Attempt(Failure Failure, bool IsLastAttempt);
 
-    public sealed class ProbeConsumer(Script script, IOptions<MessagingOptions> options) : IConsumer<ProbeCommand>
+    internal sealed class ProbeConsumer(Script script, IOptions<MessagingOptions> options) : IConsumer<ProbeCommand>
     {
         /// <summary>Behaves like the command consumers: a Kombo failure is thrown unless it was the last one allowed.</summary>
         public Task Consume(ConsumeContext<ProbeCommand> context)
@@ -102,7 +102,7 @@ public sealed class CommandRetryTests
         }
     }
 
-    public sealed class ProbeConsumerDefinition(IOptions<MessagingOptions> options)
+    internal sealed class ProbeConsumerDefinition(IOptions<MessagingOptions> options)
         : CommandConsumerDefinition<ProbeConsumer, ProbeCommand>(options, "probe-command");
 
     public sealed class Script(IEnumerable<Failure> failures)

@@ -18,7 +18,7 @@ namespace Kombo.Worker.Tests.Support;
 /// The worker's real consumers, SQLite store, outbox and Kombo client on MassTransit's in-memory harness, with a
 /// <see cref="FakeKombo"/> behind the HTTP client. One per test.
 /// </summary>
-public sealed class Harness : IAsyncDisposable
+internal sealed class Harness : IAsyncDisposable
 {
     public const string ApiKey = "test-api-key";
 

@@ -3,7 +3,7 @@ using Dapper;
 namespace Kombo.Worker.Tests.Support;
 
 /// <summary>A second connection that holds the database's write lock, so the worker's writer gets SQLITE_BUSY.</summary>
-public static class WriteLock
+internal static class WriteLock
 {
     /// <summary>Takes the write lock now and releases it after <paramref name="duration"/>; the task ends on release.</summary>
     public static Task HoldFor(Harness harness, TimeSpan duration)

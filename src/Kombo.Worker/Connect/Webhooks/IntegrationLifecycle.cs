@@ -14,7 +14,7 @@ namespace Kombo.Worker.Connect.Webhooks;
 /// announced, already deleted, older than the stored state) is taken inside that transaction, against what the
 /// single writer has committed, so duplicate and reordered deliveries have one effect.
 /// </summary>
-public sealed partial class IntegrationLifecycle(
+internal sealed partial class IntegrationLifecycle(
     TransactionalOutbox outbox, WorkerMetrics metrics, IOptions<KomboOptions> komboOptions, ILogger<IntegrationLifecycle> logger)
 {
     public const string Name = "kombo-webhook";

@@ -1,7 +1,7 @@
 namespace Kombo.Worker.Connect.Webhooks;
 
 /// <summary>Reads a request body whole, up to a limit, because the signature covers its exact bytes.</summary>
-public static class WebhookBody
+internal static class WebhookBody
 {
     /// <returns>The body, or null when it is larger than <paramref name="maxBytes"/>.</returns>
     public static async Task<byte[]?> ReadAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)

@@ -10,7 +10,7 @@ namespace Kombo.Worker.Connect.Webhooks;
 /// <c>POST /kombo/webhooks</c>. Kombo delivers again whatever does not get a 200, so 200 means "committed, durably"
 /// (or handled before), and anything the worker could not take in for its own reasons answers 503.
 /// </summary>
-public sealed partial class WebhookEndpoint(
+internal sealed partial class WebhookEndpoint(
     IntegrationLifecycle lifecycle,
     IOptions<KomboOptions> kombo,
     IOptions<WebhookOptions> options,

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Connect.Webhooks;
 
-public static partial class WebhookEndpoints
+internal static partial class WebhookEndpoints
 {
     /// <summary>
     /// Serves the webhook endpoint, and nothing else, to connections that arrive on a webhook port: that listener is the

@@ -6,7 +6,7 @@ namespace Kombo.Worker.Connect.Webhooks;
 /// The ids a webhook is deduplicated and announced by, derived like every other id of the worker (name-based UUIDs),
 /// so a webhook Kombo delivers again, or that two instances both take, writes the very same rows.
 /// </summary>
-public static class WebhookIds
+internal static class WebhookIds
 {
     private static readonly Guid Namespace = new("0b8f3f7e-52a4-4c1e-9d0a-6a3b9e1c2d47");
 

@@ -1,7 +1,7 @@
 namespace Kombo.Worker.Connect.Webhooks;
 
 /// <summary>The webhook listener's addresses, as Kestrel reads them.</summary>
-public static class WebhookListener
+internal static class WebhookListener
 {
     public static IReadOnlyList<string> Addresses(string urls) =>
         urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

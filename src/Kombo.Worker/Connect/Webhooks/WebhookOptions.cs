@@ -6,7 +6,7 @@ namespace Kombo.Worker.Connect.Webhooks;
 /// The <c>Webhooks</c> section: where Kombo's webhooks are received. The listener is on only when
 /// <c>Kombo:WebhookSecret</c> is set, and it serves nothing but <see cref="Path"/>.
 /// </summary>
-public sealed record WebhookOptions
+internal sealed record WebhookOptions
 {
     public const string SectionName = "Webhooks";
 

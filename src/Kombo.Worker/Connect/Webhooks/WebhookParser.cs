@@ -8,7 +8,7 @@ namespace Kombo.Worker.Connect.Webhooks;
 /// gets an answer naming the field. Kombo documents every field read here as required; <c>setup_status</c> of a state
 /// change is absent from older payloads and stays optional.
 /// </summary>
-public static class WebhookParser
+internal static class WebhookParser
 {
     private const int MaxTextLength = 2048;
 

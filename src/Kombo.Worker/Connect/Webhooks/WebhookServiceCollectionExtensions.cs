@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Connect.Webhooks;
 
-public static class WebhookServiceCollectionExtensions
+internal static class WebhookServiceCollectionExtensions
 {
     /// <summary>The health and metrics listener's own addresses, kept before the webhook listener's join them.</summary>
     internal const string HealthUrlsKey = "Webhooks:HealthListenerUrls";

@@ -8,7 +8,7 @@ namespace Kombo.Worker.Connect.Webhooks;
 /// <summary>
 /// Kombo's <c>X-Kombo-Signature</c>: HMAC-SHA256 of the raw request body, keyed with the webhook secret, in base64url.
 /// </summary>
-public static class WebhookSignature
+internal static class WebhookSignature
 {
     public const string Header = "X-Kombo-Signature";
 
