@@ -1,3 +1,4 @@
+using System.Globalization;
 using Kombo.Emulator.Integrations;
 
 namespace Kombo.Emulator.Webhooks;
@@ -49,5 +50,5 @@ public sealed record ConnectionFlowFailedData(
 public static class WebhookTime
 {
     public static string Format(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }

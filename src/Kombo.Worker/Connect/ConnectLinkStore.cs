@@ -1,4 +1,5 @@
 using Dapper;
+using Kombo.Contracts;
 using Kombo.Worker.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -14,7 +15,7 @@ internal static class ConnectLinkStore
                 @IntegrationTool, @LinkType, @LinkFingerprint, @CreatedAt, @ExpiresAt)
         """;
 
-    public static void Insert(SqliteConnection connection, SqliteTransaction transaction, Guid commandId, Kombo.Contracts.LinkCreated link) =>
+    public static void Insert(SqliteConnection connection, SqliteTransaction transaction, Guid commandId, LinkCreated link) =>
         connection.Execute(InsertSql, new
         {
             CommandId = commandId.ToString(),

@@ -1,3 +1,4 @@
+using Kombo.Worker.Storage;
 using MassTransit;
 
 namespace Kombo.Worker.Connect;
@@ -10,6 +11,7 @@ internal static class ConnectServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddConnect(this IServiceCollection services)
     {
+        services.AddSingleton(TokenRedemptionStore.Expiring);
         services.AddSingleton<TokenLocks>();
         services.AddSingleton<PendingRedemptionSweeper>();
         services.AddHostedService(provider => provider.GetRequiredService<PendingRedemptionSweeper>());

@@ -60,7 +60,7 @@ internal sealed partial class CreateConnectLinkConsumer(
         {
             result = await KomboAnswerMemo.OnceAsync(context, () => kombo.CreateLinkAsync(ToRequest(command), context.CancellationToken));
         }
-        catch (KomboUnavailableException ex) when (options.Value.IsLastAttempt(context))
+        catch (KomboUnavailableException ex) when (KomboRedeliveries.IsLastAttempt(context, options.Value))
         {
             await FailAsync(context, commandId, FailureReasons.KomboUnavailable, ex.Message, ex.LastError, retryable: true);
             return;

@@ -58,7 +58,7 @@ internal sealed partial class CreateReconnectionLinkConsumer(
                 LinkType = command.LinkType,
             }, context.CancellationToken));
         }
-        catch (KomboUnavailableException ex) when (options.Value.IsLastAttempt(context))
+        catch (KomboUnavailableException ex) when (KomboRedeliveries.IsLastAttempt(context, options.Value))
         {
             await FailAsync(context, commandId, orderingKey, FailureReasons.KomboUnavailable, ex.Message, ex.LastError, retryable: true);
             return;

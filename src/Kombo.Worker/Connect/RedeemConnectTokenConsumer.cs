@@ -5,6 +5,7 @@ using Kombo.Worker.Operations;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
 using MassTransit;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Connect;
@@ -73,7 +74,7 @@ internal sealed partial class RedeemConnectTokenConsumer(
         {
             call = await KomboAnswerMemo.OnceAsync(context, () => CallKomboAsync(context, commandId, tokenHash));
         }
-        catch (KomboUnavailableException ex) when (options.Value.IsLastAttempt(context))
+        catch (KomboUnavailableException ex) when (KomboRedeliveries.IsLastAttempt(context, options.Value))
         {
             await FailAsync(context, commandId, FailureReasons.KomboUnavailable, ex.Message, ex.LastError, retryable: true);
             return;
@@ -228,7 +229,7 @@ internal sealed partial class RedeemConnectTokenConsumer(
     /// its rightful redemption must find the integration here. Answers any command pending on the token.
     /// </summary>
     private IReadOnlyList<OutgoingMessage> Record(
-        Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction,
+        SqliteConnection connection, SqliteTransaction transaction,
         string tokenHash, ConnectedIntegration integration, Guid eventId, DateTimeOffset now, out Redemption redemption)
     {
         var stored = IntegrationStore.Find(connection, integration.Id, transaction);

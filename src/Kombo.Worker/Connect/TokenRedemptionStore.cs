@@ -22,6 +22,15 @@ internal static class TokenRedemptionStore
         VALUES (@TokenHash, @IntegrationId, @EventMessageId, @RedeemedAt)
         """;
 
+    private const string DeleteRedeemedBeforeSql = """
+        DELETE FROM token_redemptions WHERE token_hash IN (
+            SELECT token_hash FROM token_redemptions WHERE redeemed_at <= @Cutoff LIMIT @Limit)
+        """;
+
+    /// <summary>Old redemptions go with the inbox rows of their commands: a token is single-use at Kombo anyway.</summary>
+    public static ExpiringRows Expiring { get; } = new("token_redemptions", (connection, transaction, cutoff, limit) =>
+        connection.Execute(DeleteRedeemedBeforeSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction));
+
     public static Redemption? Find(SqliteConnection connection, string tokenHash, SqliteTransaction? transaction = null) =>
         connection.QuerySingleOrDefault<Redemption>(FindSql, new { TokenHash = tokenHash }, transaction);
 

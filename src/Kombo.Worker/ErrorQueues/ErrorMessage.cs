@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -91,6 +92,6 @@ internal sealed record ErrorMessage(
     {
         byte[] bytes => Encoding.UTF8.GetString(bytes),
         null => "",
-        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
     };
 }

@@ -43,7 +43,7 @@ internal abstract class CommandConsumerDefinition<TConsumer, TCommand> : Consume
 
         // Kombo unavailable: try the command again later, keeping it unacknowledged so a crash still redelivers it;
         // the last attempt answers with kombo_unavailable. Innermost, so the retry attempt that
-        // MessagingOptions.IsLastAttempt reads counts these redeliveries only.
+        // KomboRedeliveries.IsLastAttempt reads counts these redeliveries only.
         endpointConfigurator.UseMessageRetry(retry =>
         {
             retry.Intervals([.. _options.EffectiveKomboRedeliveryIntervals]);

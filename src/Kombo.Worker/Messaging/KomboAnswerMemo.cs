@@ -10,7 +10,7 @@ namespace Kombo.Worker.Messaging;
 /// </summary>
 /// <remarks>
 /// The delivery (MassTransit's receive context) is shared by every retry attempt of the message, as the Kombo failure
-/// count of <see cref="MessagingOptions.IsLastAttempt"/> is; a thrown call (Kombo unavailable) keeps nothing.
+/// count of <see cref="KomboRedeliveries.IsLastAttempt"/> is; a thrown call (Kombo unavailable) keeps nothing.
 /// </remarks>
 internal static class KomboAnswerMemo
 {

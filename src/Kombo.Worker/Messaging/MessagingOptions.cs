@@ -46,23 +46,4 @@ internal sealed record MessagingOptions
         KomboRedeliveryIntervals.Length > 0
             ? KomboRedeliveryIntervals
             : [TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2)];
-
-    /// <summary>
-    /// Records one Kombo failure of this delivery and says whether it was the last one allowed: the attempt that must
-    /// answer rather than throw. Call it once per failure (from the consumer's catch).
-    /// </summary>
-    /// <remarks>
-    /// The failures are counted on the delivery itself, not read from MassTransit's retry attempt: the storage retry
-    /// around the Kombo retry (see <see cref="CommandConsumerDefinition{TConsumer, TCommand}"/>) restarts the Kombo
-    /// retry, whose first attempt then reports the storage retry's count.
-    /// </remarks>
-    public bool IsLastAttempt(MassTransit.ConsumeContext context) =>
-        context.ReceiveContext.GetOrAddPayload(() => new KomboFailures()).Record() > EffectiveKomboRedeliveryIntervals.Count;
-
-    private sealed class KomboFailures
-    {
-        private int _count;
-
-        public int Record() => Interlocked.Increment(ref _count);
-    }
 }

@@ -83,5 +83,5 @@ internal sealed record RabbitMqOptions : IValidatableObject
 /// <summary>A broker to connect to, however it was configured.</summary>
 internal sealed record RabbitMqEndpoint(string Host, int Port, string VirtualHost, string Username, string Password, bool UseTls)
 {
-    public override string ToString() => $"{(UseTls ? "amqps" : "amqp")}://{Username}@{Host}:{Port}/{System.Uri.EscapeDataString(VirtualHost)}";
+    public override string ToString() => $"{(UseTls ? "amqps" : "amqp")}://{Username}@{Host}:{Port}/{Uri.EscapeDataString(VirtualHost)}";
 }

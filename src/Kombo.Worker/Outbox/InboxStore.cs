@@ -16,6 +16,11 @@ internal static class InboxStore
         VALUES (@MessageId, @Consumer, @CorrelationId, @Outcome, @ReceivedAt)
         """;
 
+    private const string DeleteReceivedBeforeSql = """
+        DELETE FROM inbox WHERE (message_id, consumer) IN (
+            SELECT message_id, consumer FROM inbox WHERE received_at <= @Cutoff LIMIT @Limit)
+        """;
+
     public static bool HasHandled(SqliteConnection connection, Guid messageId, string consumer) =>
         connection.ExecuteScalar<bool>(ExistsSql, new { MessageId = messageId.ToString(), Consumer = consumer });
 
@@ -29,6 +34,10 @@ internal static class InboxStore
             entry.Outcome,
             ReceivedAt = UnixTime.ToMs(now),
         }, transaction) == 1;
+
+    /// <summary>Deletes at most <paramref name="limit"/> entries received at or before the cutoff.</summary>
+    public static int DeleteReceivedBefore(SqliteConnection connection, SqliteTransaction transaction, DateTimeOffset cutoff, int limit) =>
+        connection.Execute(DeleteReceivedBeforeSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction);
 }
 
 /// <summary>A handled command: <see cref="Outcome"/> is <c>succeeded</c> or the failure reason.</summary>

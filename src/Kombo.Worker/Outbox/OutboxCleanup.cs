@@ -1,29 +1,21 @@
 using Dapper;
 using Kombo.Worker.Storage;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Outbox;
 
 /// <summary>
-/// Deletes sent outbox rows and inbox rows past their retention, in bounded batches so no write transaction grows
-/// long enough to hold up the consumers, then checkpoints the WAL.
+/// Deletes sent outbox rows, inbox rows and the features' <see cref="ExpiringRows"/> past their retention, in bounded
+/// batches (<see cref="BatchedDelete"/>), then checkpoints the WAL.
 /// </summary>
 internal sealed partial class OutboxCleanup(
     SqliteWriter writer,
+    IEnumerable<ExpiringRows> expiringRows,
     IOptions<OutboxOptions> options,
     TimeProvider time,
     ILogger<OutboxCleanup> logger) : BackgroundService
 {
-    private const string DeleteOldInboxSql = """
-        DELETE FROM inbox WHERE (message_id, consumer) IN (
-            SELECT message_id, consumer FROM inbox WHERE received_at <= @Cutoff LIMIT @Limit)
-        """;
-
-    private const string DeleteOldRedemptionsSql = """
-        DELETE FROM token_redemptions WHERE token_hash IN (
-            SELECT token_hash FROM token_redemptions WHERE redeemed_at <= @Cutoff LIMIT @Limit)
-        """;
-
     private readonly OutboxOptions _options = options.Value;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -45,14 +37,12 @@ internal sealed partial class OutboxCleanup(
     public async Task<CleanupResult> CleanUpAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var sent = await DeleteInBatchesAsync(
-            (c, t) => OutboxStore.DeleteSent(c, t, now - _options.SentRetention, _options.CleanupBatchSize), cancellationToken);
-        var inbox = await DeleteInBatchesAsync(
-            (c, t) => c.Execute(DeleteOldInboxSql, new { Cutoff = UnixTime.ToMs(now - _options.InboxRetention), Limit = _options.CleanupBatchSize }, t),
-            cancellationToken);
-        await DeleteInBatchesAsync(
-            (c, t) => c.Execute(DeleteOldRedemptionsSql, new { Cutoff = UnixTime.ToMs(now - _options.InboxRetention), Limit = _options.CleanupBatchSize }, t),
-            cancellationToken);
+        var sent = await DeleteInBatchesAsync((c, t, limit) => OutboxStore.DeleteSent(c, t, now - _options.SentRetention, limit), cancellationToken);
+        var inbox = await DeleteInBatchesAsync((c, t, limit) => InboxStore.DeleteReceivedBefore(c, t, now - _options.InboxRetention, limit), cancellationToken);
+        foreach (var rows in expiringRows)
+        {
+            await DeleteInBatchesAsync((c, t, limit) => rows.DeleteBatch(c, t, now - _options.InboxRetention, limit), cancellationToken);
+        }
 
         await writer.CheckpointAsync(cancellationToken);
         if (sent + inbox > 0)
@@ -63,19 +53,12 @@ internal sealed partial class OutboxCleanup(
         return new CleanupResult(sent, inbox);
     }
 
-    private async Task<int> DeleteInBatchesAsync(
-        Func<Microsoft.Data.Sqlite.SqliteConnection, Microsoft.Data.Sqlite.SqliteTransaction, int> deleteBatch, CancellationToken cancellationToken)
+    private async Task<int> DeleteInBatchesAsync(Func<SqliteConnection, SqliteTransaction, int, int> deleteBatch, CancellationToken cancellationToken)
     {
-        var total = 0;
-        int deleted;
-        do
-        {
-            deleted = await writer.WriteAsync(deleteBatch, cancellationToken);
-            total += deleted;
-        }
-        while (deleted == _options.CleanupBatchSize);
-
-        return total;
+        var batchSize = _options.CleanupBatchSize;
+        var total = await BatchedDelete.RunAsync(
+            async token => await writer.WriteAsync((c, t) => deleteBatch(c, t, batchSize), token), batchSize, cancellationToken);
+        return (int)total;
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dapper;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
@@ -65,7 +66,7 @@ internal static class OutboxAdministration
             connection.ExecuteScalar<long>(SentSql),
             OutboxStatistics.ReadInboxRows(connection),
             connection.Query<ErrorCount>(LastErrorsSql).AsList(),
-            connection.ExecuteScalar<int>("PRAGMA user_version"));
+            SchemaMigrator.CurrentVersion(connection));
     }
 
     public static IReadOnlyList<ParkedRow> Parked(SqliteConnection connection, int limit) =>
@@ -111,22 +112,19 @@ internal static class OutboxAdministration
     /// <summary>Deletes in batches of <see cref="PurgeBatchSize"/>, each its own short transaction, so a running worker never waits long.</summary>
     public static long PurgeSent(SqliteConnection connection, DateTimeOffset cutoff)
     {
-        long total = 0;
-        int deleted;
-        do
+        // Each batch runs synchronously: the returned task has completed by the time it is read.
+        var purge = BatchedDelete.RunAsync(_ =>
         {
             using var transaction = connection.BeginTransaction(deferred: false);
-            deleted = OutboxStore.DeleteSent(connection, transaction, cutoff, PurgeBatchSize);
+            var deleted = OutboxStore.DeleteSent(connection, transaction, cutoff, PurgeBatchSize);
             transaction.Commit();
-            total += deleted;
-        }
-        while (deleted == PurgeBatchSize);
-
-        return total;
+            return ValueTask.FromResult(deleted);
+        }, PurgeBatchSize, CancellationToken.None);
+        return purge.GetAwaiter().GetResult();
     }
 
     private static (long? Sequence, string? MessageId) ParseId(string text) =>
-        long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sequence)
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var sequence)
             ? (sequence, null)
             : Guid.TryParse(text, out var messageId)
                 ? (null, messageId.ToString())

@@ -54,10 +54,7 @@ internal static class OutboxToolDatabase
         var connection = database.Open();
         try
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA user_version;";
-            var version = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-            if (version == 0)
+            if (SchemaMigrator.CurrentVersion(connection) == 0)
             {
                 throw new OutboxToolException($"{database.FilePath} is not a Kombo.Worker database (it has no schema version)");
             }

@@ -17,7 +17,7 @@ internal sealed class DatabaseLock : IDisposable
     public static DatabaseLock Acquire(string databasePath)
     {
         var path = PathFor(databasePath);
-        if (System.IO.Path.GetDirectoryName(path) is { Length: > 0 } directory)
+        if (Path.GetDirectoryName(path) is { Length: > 0 } directory)
         {
             Directory.CreateDirectory(directory);
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using Microsoft.Data.Sqlite;
 
@@ -13,7 +14,7 @@ internal static class SchemaMigrator
 
     public static int Migrate(SqliteConnection connection)
     {
-        var current = connection.ExecuteScalarInt("PRAGMA user_version;");
+        var current = CurrentVersion(connection);
         if (current > LatestVersion)
         {
             throw new InvalidOperationException(
@@ -42,7 +43,7 @@ internal static class SchemaMigrator
         const string prefix = "Migrations/";
         var scripts = assembly.GetManifestResourceNames()
             .Where(name => name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(".sql", StringComparison.Ordinal))
-            .Select(name => (Name: name, Version: int.Parse(name[prefix.Length..].Split('_')[0], System.Globalization.CultureInfo.InvariantCulture)))
+            .Select(name => (Name: name, Version: int.Parse(name[prefix.Length..].Split('_')[0], CultureInfo.InvariantCulture)))
             .OrderBy(s => s.Version)
             .ToList();
 
@@ -55,6 +56,9 @@ internal static class SchemaMigrator
         return scripts.Select(s => (s.Version, Read(assembly, s.Name))).ToList();
     }
 
+    /// <summary>The version the database is at: 0 for one the worker never migrated.</summary>
+    public static int CurrentVersion(SqliteConnection connection) => connection.ExecuteScalarInt("PRAGMA user_version;");
+
     private static string Read(Assembly assembly, string name)
     {
         using var stream = assembly.GetManifestResourceStream(name)!;
@@ -66,6 +70,6 @@ internal static class SchemaMigrator
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
-        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 }

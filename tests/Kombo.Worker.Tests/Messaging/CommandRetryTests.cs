@@ -89,7 +89,7 @@ public sealed class CommandRetryTests
         public Task Consume(ConsumeContext<ProbeCommand> context)
         {
             var failure = script.Next();
-            var isLast = failure == Failure.Kombo && options.Value.IsLastAttempt(context);
+            var isLast = failure == Failure.Kombo && KomboRedeliveries.IsLastAttempt(context, options.Value);
             script.Attempts.Enqueue(new Attempt(failure, isLast));
             return failure switch
             {

@@ -1,3 +1,4 @@
+using System.Text;
 using Kombo.Worker.KomboApi;
 using Kombo.Worker.Operations;
 using Kombo.Worker.Storage;
@@ -17,7 +18,7 @@ internal sealed partial class WebhookEndpoint(
     WorkerMetrics metrics,
     ILogger<WebhookEndpoint> logger)
 {
-    private readonly byte[] _secret = System.Text.Encoding.UTF8.GetBytes(kombo.Value.WebhookSecret ?? "");
+    private readonly byte[] _secret = Encoding.UTF8.GetBytes(kombo.Value.WebhookSecret ?? "");
 
     public async Task HandleAsync(HttpContext http)
     {
