@@ -187,12 +187,13 @@ public sealed class PostgresNode : IAsyncDisposable
         }
     }
 
-    /// <summary>The last lines of the server's log and of the cluster's creation.</summary>
+    /// <summary>The last lines of the server's log, then of the cluster's creation and of the watchdog.</summary>
     public string LogTail()
     {
         var text = string.Join(Environment.NewLine,
-            Tail(Path.Combine(DataDirectory, "initdb.log"), 40),
-            Tail(LogFile, 80)).Trim();
+            Tail(LogFile, 60),
+            Tail(Path.Combine(DataDirectory, "initdb.log"), 10),
+            Tail(Path.Combine(DataDirectory, "watchdog.log"), 10)).Trim();
         return text.Length > 0 ? text : "(the server wrote no log)";
     }
 
