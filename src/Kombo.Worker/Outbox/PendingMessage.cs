@@ -33,7 +33,7 @@ internal sealed record PendingMessage
 
     public string? Baggage { get; init; }
 
-    /// <summary>When the commit holding the row became durable, for rows handed over by <see cref="CommittedRows"/>.</summary>
+    /// <summary>When the commit holding the row became durable, for rows handed over by the writer (<see cref="RelayQueue.Add"/>).</summary>
     public DateTimeOffset? CommittedAt { get; init; }
 }
 
