@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace Kombo.Testing;
 
 /// <summary>
-/// A private RabbitMQ node from Debian's rabbitmq-server package (as scripts/rabbitmq.sh starts one):
+/// A private RabbitMQ node from Debian's rabbitmq-server package, the only launcher of the tests' nodes:
 /// its own node name, free AMQP and distribution ports and its own data directory, so it never touches a developer's
 /// broker on 5672. It stops only the node it started, and a watchdog stops that node if this process dies without
 /// disposing it. If the node does not come up, <see cref="StartAsync(CancellationToken)"/> throws with its log tail.
