@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using RabbitMQ.Client;
 
 namespace Kombo.Testing;
 
@@ -74,6 +75,18 @@ public sealed partial class BrokerNode : IAsyncDisposable
 
     public Uri AmqpUri(string virtualHost = "/") =>
         new($"amqp://{Username}:{Password}@{Host}:{Port}/{(virtualHost == "/" ? "" : Uri.EscapeDataString(virtualHost))}");
+
+    /// <summary>A connection factory for a virtual host of this node, recovering from a broker restart within a second.</summary>
+    public ConnectionFactory CreateConnectionFactory(string virtualHost = "/", string clientName = "kombo-tests") => new()
+    {
+        HostName = Host,
+        Port = Port,
+        UserName = Username,
+        Password = Password,
+        VirtualHost = virtualHost,
+        NetworkRecoveryInterval = TimeSpan.FromSeconds(1),
+        ClientProvidedName = clientName,
+    };
 
     /// <summary>Starts a node and waits until it accepts AMQP connections.</summary>
     public static async Task<BrokerNode> StartNewAsync(string? nodeNamePrefix = null, CancellationToken cancellationToken = default)
