@@ -1,4 +1,5 @@
 using Dapper;
+using Kombo.Testing;
 using Kombo.Worker.Connect;
 using Kombo.Worker.Connect.Webhooks;
 using Kombo.Worker.KomboApi;
@@ -112,20 +113,9 @@ internal sealed class Harness : IAsyncDisposable
     public OutboxRelay NewRelay() => ActivatorUtilities.CreateInstance<OutboxRelay>(
         _provider, new CommittedRows(new OutboxSignal(), TimeProvider.System), new OutboxSignal());
 
-    /// <summary>Waits, bounded, until <paramref name="condition"/> holds.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = Environment.TickCount64 + (long)(timeout ?? TimeSpan.FromSeconds(20)).TotalMilliseconds;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                throw new TimeoutException($"Timed out waiting until {what}.");
-            }
-
-            await Task.Delay(20);
-        }
-    }
+    /// <summary>Kombo.Testing's <see cref="Eventually.HoldsAsync"/>, kept for the outbox tests until they call it themselves.</summary>
+    public static Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
+        Eventually.HoldsAsync(condition, what, timeout);
 
     public async ValueTask DisposeAsync()
     {
