@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -154,21 +153,12 @@ public sealed class EmulatorAdmin(HttpClient admin)
     /// <summary>Polls until every webhook made so far is acknowledged (duplicates too); throws with the counts on timeout.</summary>
     public async Task WaitForWebhooksDeliveredAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var waited = Stopwatch.StartNew();
-        while (true)
+        WebhookCounts? stats = null;
+        if (!await Eventually.UntilAsync(
+            async () => (stats = await GetWebhookStatsAsync(cancellationToken)) is { Pending: 0 } counts && counts.Queued == counts.Delivered,
+            timeout))
         {
-            var stats = await GetWebhookStatsAsync(cancellationToken);
-            if (stats.Pending == 0 && stats.Queued == stats.Delivered)
-            {
-                return;
-            }
-
-            if (waited.Elapsed > timeout)
-            {
-                throw new TimeoutException($"Webhooks still undelivered after {timeout.TotalSeconds:0.#} s: {stats}.");
-            }
-
-            await Task.Delay(50, cancellationToken);
+            throw new TimeoutException($"Webhooks still undelivered after {timeout.TotalSeconds:0.#} s: {stats}.");
         }
     }
 

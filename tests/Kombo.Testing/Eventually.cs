@@ -17,6 +17,15 @@ public static class Eventually
         }
     }
 
+    /// <inheritdoc cref="HoldsAsync(Func{bool}, string, TimeSpan?)"/>
+    public static async Task HoldsAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        if (!await UntilAsync(condition, timeout ?? DefaultTimeout))
+        {
+            throw new TimeoutException($"Timed out waiting until {what}.");
+        }
+    }
+
     /// <summary>A bounded wait that reports instead of throwing, so a chaos scenario still records its row before it asserts.</summary>
     /// <returns>Whether <paramref name="condition"/> held before <paramref name="timeout"/> ran out.</returns>
     public static Task<bool> UntilAsync(Func<bool> condition, TimeSpan timeout) =>

@@ -155,19 +155,9 @@ public sealed class DiskTroubleTests(RabbitMqBroker broker, KomboEmulatorFixture
         return response.StatusCode;
     }
 
-    private static async Task EventuallyReadyAsync(HttpClient http)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (await ReadinessAsync(http) != HttpStatusCode.OK)
-        {
-            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new TimeoutException("/health/ready did not return to 200 after the disk had room again.");
-            }
-
-            await Task.Delay(200);
-        }
-    }
+    private static Task EventuallyReadyAsync(HttpClient http) => Eventually.HoldsAsync(
+        async () => await ReadinessAsync(http) == HttpStatusCode.OK,
+        "/health/ready returned to 200 after the disk had room again");
 
     private static async Task<uint> ErrorQueueDepthAsync(AmqpClient amqp) =>
         (await amqp.QueueStateAsync(ChaosWorkload.CreateLinkQueue + "_error")).Messages

@@ -84,17 +84,10 @@ public sealed class RabbitMqBrokerTests(RabbitMqBroker broker) : IAsyncLifetime
     /// <summary>basic.get until a message arrives: a publish is routed asynchronously.</summary>
     private static async Task<string> GetAsync(IChannel channel, string queue)
     {
-        var deadline = Environment.TickCount64 + 10_000;
-        while (true)
-        {
-            var result = await channel.BasicGetAsync(queue, autoAck: true);
-            if (result is not null)
-            {
-                return Encoding.UTF8.GetString(result.Body.Span);
-            }
-
-            Assert.True(Environment.TickCount64 < deadline, $"No message arrived in {queue} within 10 s.");
-            await Task.Delay(50);
-        }
+        BasicGetResult? result = null;
+        await Eventually.HoldsAsync(
+            async () => (result = await channel.BasicGetAsync(queue, autoAck: true)) is not null,
+            $"a message arrived in {queue}", TimeSpan.FromSeconds(10));
+        return Encoding.UTF8.GetString(result!.Body.Span);
     }
 }
