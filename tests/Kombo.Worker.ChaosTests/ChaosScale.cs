@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Kombo.Worker.ChaosTests;
 
 /// <summary>
-/// How hard the chaos suite pushes. <c>fast</c> (the default) runs inside the normal <c>dotnet test</c> in a few minutes;
+/// How hard the chaos suite pushes. <c>fast</c> (the default; <c>scripts/test.sh</c> as root, and CI) takes a few minutes;
 /// <c>KOMBO_CHAOS_SCALE=full</c> (what <c>scripts/chaos.sh</c> sets) runs the same scenarios at full size.
 /// </summary>
 public sealed record ChaosScale
