@@ -1,33 +1,32 @@
 #!/usr/bin/env bash
-# A RabbitMQ node from Debian's rabbitmq-server package, for development: no Docker, no system service.
+# The developer's RabbitMQ node (the one scripts/run.sh uses), from Debian's rabbitmq-server package: no Docker, no
+# system service. Tests never use it: each test run starts nodes of its own (tests/Kombo.Testing/BrokerNode.cs, free
+# ports, a watchdog, restarts and kills), and the scripts only call `install` before they run the tests.
 #
-#   scripts/rabbitmq.sh install                      apt-get install rabbitmq-server if it is missing
-#   scripts/rabbitmq.sh start  [--name NODE] [--port P] [--dist-port D] [--dir DIR] [--timeout S]
-#   scripts/rabbitmq.sh stop   [--name NODE] [--dir DIR]
-#   scripts/rabbitmq.sh status [--name NODE] [--port P] [--dir DIR]
-#   scripts/rabbitmq.sh stop_app | start_app [--name NODE] [--port P] [--dir DIR]   (simulate a broker restart)
-#   scripts/rabbitmq.sh ctl [--name NODE] [--dir DIR] -- ARGS...                 (any rabbitmqctl command)
+#   scripts/rabbitmq.sh install                      apt-get install rabbitmq-server if it is missing (sudo when not root)
+#   scripts/rabbitmq.sh start  [--port P]            start node kombo@localhost on AMQP port P (default 5672)
+#   scripts/rabbitmq.sh stop                         stop it
+#   scripts/rabbitmq.sh status [--port P]            is it up, does AMQP answer, its queues
 #
-# Defaults: node kombo@localhost, AMQP port 5672, distribution port AMQP+20000, data and logs under ./.run/rabbitmq.
-# Users: guest/guest (localhost only). The node reads only its own config files, never /etc/rabbitmq.
+# Distribution port AMQP+20000; data and logs under ./.run/rabbitmq. Users: guest/guest (localhost only). The node
+# reads only its own config files, never /etc/rabbitmq.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly REPO_ROOT
 readonly RMQ_LIB_BIN=/usr/lib/rabbitmq/bin
 
-NODE=kombo@localhost
+readonly NODE=kombo@localhost
+readonly DIR="$REPO_ROOT/.run/rabbitmq"
+readonly TIMEOUT=60
 PORT=5672
 DIST_PORT=
-DIR="$REPO_ROOT/.run/rabbitmq"
-TIMEOUT=60
-CTL_ARGS=()
 
 say() { printf 'rabbitmq: %s\n' "$*"; }
 die() { printf 'rabbitmq: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 is_root() { [[ "$(id -u)" == 0 ]]; }
@@ -86,22 +85,13 @@ print_log_tail() {
 parse_opts() {
   while (($#)); do
     case "$1" in
-      --name) NODE="${2:?--name needs a value}"; shift 2 ;;
       --port) PORT="${2:?--port needs a value}"; shift 2 ;;
-      --dist-port) DIST_PORT="${2:?--dist-port needs a value}"; shift 2 ;;
-      --dir) DIR="${2:?--dir needs a value}"; shift 2 ;;
-      --timeout) TIMEOUT="${2:?--timeout needs a value}"; shift 2 ;;
-      --) shift; CTL_ARGS=("$@"); break ;;
       -h|--help) usage; exit 0 ;;
       *) die "unknown option '$1' (see scripts/rabbitmq.sh --help)" ;;
     esac
   done
-  [[ "$NODE" == *@* ]] || NODE="$NODE@localhost"
   [[ "$PORT" =~ ^[0-9]+$ ]] || die "--port must be a number"
-  DIST_PORT="${DIST_PORT:-$((PORT + 20000))}"
-  [[ "$DIST_PORT" =~ ^[0-9]+$ ]] || die "--dist-port must be a number"
-  [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "--timeout must be a number of seconds"
-  [[ "$DIR" == /* ]] || DIR="$PWD/$DIR"
+  DIST_PORT=$((PORT + 20000))
 }
 
 cmd_install() {
@@ -111,7 +101,8 @@ cmd_install() {
   fi
   local sudo=()
   if ! is_root; then
-    command -v sudo >/dev/null 2>&1 || die "installing rabbitmq-server needs root (or sudo)"
+    command -v sudo >/dev/null 2>&1 \
+      || die "rabbitmq-server is missing and installing it needs root: run 'apt-get install rabbitmq-server' as root"
     sudo=(sudo)
   fi
   command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install RabbitMQ 3.x yourself (or use docker-compose.yml)"
@@ -144,7 +135,7 @@ EOF
   if is_root; then
     chown -R rabbitmq:rabbitmq "$DIR"
     runuser -u rabbitmq -- test -w "$DIR/mnesia" \
-      || die "user rabbitmq cannot write to $DIR (a parent directory is not traversable?). Use --dir /tmp/kombo-rabbitmq or similar."
+      || die "user rabbitmq cannot write to $DIR (a parent directory is not traversable?). Run the script from a clone the rabbitmq user can reach."
   fi
 }
 
@@ -188,7 +179,7 @@ cmd_start() {
     die "port $PORT is in use by something that is not an AMQP broker; pick another with --port"
   fi
   if node_registered; then
-    say "node $NODE is already up but nothing answers on port $PORT yet (still booting? started with another --port? after stop_app?); waiting up to ${TIMEOUT}s"
+    say "node $NODE is already up but nothing answers on port $PORT yet (still booting? started with another --port?); waiting up to ${TIMEOUT}s"
     wait_for_amqp
     say "ready: amqp://guest:guest@localhost:$PORT/"
     return
@@ -205,10 +196,7 @@ cmd_start() {
   local pid=$!
   wait_for_amqp "$pid"
   say "ready after $((SECONDS - started))s: amqp://guest:guest@localhost:$PORT/ (logs: $(log_file))"
-  local opts=""
-  [[ "$NODE" == kombo@localhost ]] || opts+=" --name $NODE"
-  [[ "$DIR" == "$REPO_ROOT/.run/rabbitmq" ]] || opts+=" --dir $DIR"
-  say "stop it with: scripts/rabbitmq.sh stop$opts"
+  say "stop it with: scripts/rabbitmq.sh stop"
 }
 
 cmd_stop() {
@@ -252,23 +240,6 @@ cmd_status() {
   return "$rc"
 }
 
-cmd_stop_app() {
-  require_installed
-  ctl stop_app
-}
-
-cmd_start_app() {
-  require_installed
-  ctl start_app
-  wait_for_amqp
-  say "AMQP answers again on localhost:$PORT"
-}
-
-cmd_ctl() {
-  require_installed
-  ctl "${CTL_ARGS[@]}"
-}
-
 main() {
   local cmd="${1:-}"
   (($#)) && shift
@@ -277,9 +248,6 @@ main() {
     start) parse_opts "$@"; cmd_start ;;
     stop) parse_opts "$@"; cmd_stop ;;
     status) parse_opts "$@"; cmd_status ;;
-    stop_app|stop-app) parse_opts "$@"; cmd_stop_app ;;
-    start_app|start-app) parse_opts "$@"; cmd_start_app ;;
-    ctl) parse_opts "$@"; cmd_ctl ;;
     -h|--help|help) usage ;;
     "") usage; exit 2 ;;
     *) usage >&2; die "unknown command '$cmd'" ;;

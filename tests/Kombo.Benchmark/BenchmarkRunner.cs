@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Kombo.Emulator.EndUser;
 using Kombo.Testing;
 
 namespace Kombo.Benchmark;
@@ -50,12 +51,12 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
         var tag = $"[{configuration.Label} run {run}/{options.Runs}]";
 
         await broker.CreateVirtualHostAsync(virtualHost, cancellationToken);
-        await emulator.SetLatencyAsync(configuration.LatencyMs, cancellationToken);
-        await emulator.ResetStatsAsync(cancellationToken);
+        await emulator.Client.SetLatencyAsync(configuration.LatencyMs, cancellationToken);
+        await emulator.Client.ResetStatsAsync(cancellationToken);
         var tracker = new EventTracker(configuration.N);
         var warmup = options.Warmup > 0 ? new EventTracker(options.Warmup) : null;
         var tokens = workload == Workload.W2
-            ? await emulator.IssueTokensAsync(configuration.N + options.Warmup, cancellationToken: cancellationToken)
+            ? await emulator.Client.IssueTokensAsync(configuration.N + options.Warmup, cancellationToken: cancellationToken)
             : null;
 
         var workerOptions = new WorkerProcessOptions
@@ -81,7 +82,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
 
         await using var worker = await WorkerProcess.StartAsync(workerOptions, cancellationToken);
         progress.WriteLine($"{tag} worker pid {worker.Pid} ready on {worker.Url} (log: {worker.LogFile})");
-        await using var amqp = await Amqp.ConnectAsync(broker, virtualHost, cancellationToken);
+        await using var amqp = await AmqpClient.ConnectAsync(broker, virtualHost, "kombo-benchmark", cancellationToken);
         await amqp.SubscribeAsync(workload, (id, failure) =>
         {
             if (id is not { } correlationId || !(tracker.OnEvent(correlationId, failure) || warmup?.OnEvent(correlationId, failure) == true))
@@ -175,7 +176,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
 
     /// <summary>Command <c>i</c> of a tracker; W2 takes token <c>offset + i</c>, W1 end user <c>offset + i</c>.</summary>
     private static Func<int, (Guid, byte[])> Commands(
-        Workload workload, EventTracker tracker, IReadOnlyList<IssuedToken>? tokens, int offset, Uri destination) =>
+        Workload workload, EventTracker tracker, IReadOnlyList<IssueTokensEndpoint.IssuedTokenView>? tokens, int offset, Uri destination) =>
         workload == Workload.W2
             ? i =>
             {
@@ -217,7 +218,7 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
     }
 
     private async Task<string?> RunOneAtATimeAsync(
-        Amqp amqp, Func<int, (Guid, byte[])> command, Workload workload, EventTracker tracker, CancellationToken cancellationToken)
+        AmqpClient amqp, Func<int, (Guid, byte[])> command, Workload workload, EventTracker tracker, CancellationToken cancellationToken)
     {
         for (var i = 0; i < tracker.N; i++)
         {

@@ -11,9 +11,6 @@ public sealed record Workload(string Name, string Queue, string CommandType, str
     public static readonly Workload W2 = new("W2", "redeem-connect-token", nameof(RedeemConnectToken), nameof(IntegrationConnected), nameof(ConnectTokenRedemptionFailed));
 
     public static Workload Of(string name) => name == "W2" ? W2 : W1;
-
-    /// <summary>The fanout exchange MassTransit publishes a Kombo.Contracts type to.</summary>
-    public static string ExchangeOf(string messageType) => $"Kombo.Contracts:{messageType}";
 }
 
 /// <summary>

@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using RabbitMQ.Client;
 
 namespace Kombo.Testing;
 
 /// <summary>
-/// A private RabbitMQ node from Debian's rabbitmq-server package (as scripts/rabbitmq.sh starts one):
+/// A private RabbitMQ node from Debian's rabbitmq-server package, the only launcher of the tests' nodes:
 /// its own node name, free AMQP and distribution ports and its own data directory, so it never touches a developer's
 /// broker on 5672. It stops only the node it started, and a watchdog stops that node if this process dies without
 /// disposing it. If the node does not come up, <see cref="StartAsync(CancellationToken)"/> throws with its log tail.
@@ -74,6 +75,18 @@ public sealed partial class BrokerNode : IAsyncDisposable
 
     public Uri AmqpUri(string virtualHost = "/") =>
         new($"amqp://{Username}:{Password}@{Host}:{Port}/{(virtualHost == "/" ? "" : Uri.EscapeDataString(virtualHost))}");
+
+    /// <summary>A connection factory for a virtual host of this node, recovering from a broker restart within a second.</summary>
+    public ConnectionFactory CreateConnectionFactory(string virtualHost = "/", string clientName = "kombo-tests") => new()
+    {
+        HostName = Host,
+        Port = Port,
+        UserName = Username,
+        Password = Password,
+        VirtualHost = virtualHost,
+        NetworkRecoveryInterval = TimeSpan.FromSeconds(1),
+        ClientProvidedName = clientName,
+    };
 
     /// <summary>Starts a node and waits until it accepts AMQP connections.</summary>
     public static async Task<BrokerNode> StartNewAsync(string? nodeNamePrefix = null, CancellationToken cancellationToken = default)

@@ -1,3 +1,5 @@
+using Kombo.Testing;
+
 namespace Kombo.Worker.IntegrationTests.Infrastructure;
 
 /// <summary>Every test that needs RabbitMQ shares one node per run: starting one takes 10-20 s.</summary>

@@ -1,3 +1,4 @@
+using Kombo.Testing;
 using Kombo.Worker.Connect.Webhooks;
 using Kombo.Worker.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -42,11 +43,11 @@ public sealed class WorkerUnderTest : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Urls"] = "http://127.0.0.1:0",
-            ["RabbitMq:Host"] = broker.Host,
-            ["RabbitMq:Port"] = broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RabbitMq:Host"] = broker.Node.Host,
+            ["RabbitMq:Port"] = broker.Node.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["RabbitMq:VirtualHost"] = virtualHost,
-            ["RabbitMq:Username"] = broker.Username,
-            ["RabbitMq:Password"] = broker.Password,
+            ["RabbitMq:Username"] = broker.Node.Username,
+            ["RabbitMq:Password"] = broker.Node.Password,
             ["Kombo:BaseUrl"] = kombo.BaseAddress.ToString(),
             ["Kombo:ApiKey"] = kombo.ApiKey,
             ["Kombo:AttemptTimeout"] = "00:00:02",

@@ -1,4 +1,5 @@
 using Kombo.Emulator.Faults;
+using Kombo.Testing;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 using Kombo.Worker.KomboApi;
 using Microsoft.Extensions.Configuration;
@@ -10,9 +11,9 @@ namespace Kombo.Worker.IntegrationTests.KomboApi;
 /// <summary>The real <see cref="KomboClient"/> (DI wiring, sockets, pipeline) against the emulator over HTTP.</summary>
 public sealed class KomboClientEmulatorTests(KomboEmulatorFixture kombo) : IClassFixture<KomboEmulatorFixture>, IAsyncLifetime
 {
-    public Task InitializeAsync() => kombo.ResetAsync();
+    public Task InitializeAsync() => kombo.Client.ResetAsync();
 
-    public Task DisposeAsync() => kombo.ResetAsync();
+    public Task DisposeAsync() => kombo.Client.ResetAsync();
 
     [Fact]
     public async Task A_created_link_completed_by_the_end_user_redeems_by_token_and_by_activate_integration()
@@ -73,7 +74,7 @@ public sealed class KomboClientEmulatorTests(KomboEmulatorFixture kombo) : IClas
             Assert.NotNull(error.LogUrl);
         }
 
-        var stats = await kombo.GetStatsAsync();
+        var stats = await kombo.Client.GetStatsAsync();
         Assert.Equal(1, stats.Endpoints.IntegrationByToken);
         Assert.Equal(1, stats.Endpoints.ActivateIntegration);
     }
@@ -88,13 +89,13 @@ public sealed class KomboClientEmulatorTests(KomboEmulatorFixture kombo) : IClas
 
         Assert.Equal(401, result.Error?.HttpStatus);
         Assert.Equal("PLATFORM.AUTHENTICATION_INVALID", result.Error?.Code);
-        Assert.Equal(1, (await kombo.GetStatsAsync()).Endpoints.CreateLink);
+        Assert.Equal(1, (await kombo.Client.GetStatsAsync()).Endpoints.CreateLink);
     }
 
     [Fact]
     public async Task Load_balancer_503s_and_rate_limits_are_retried_until_each_call_succeeds()
     {
-        await kombo.SetFaultsAsync(new FaultSettings
+        await kombo.Client.SetFaultsAsync(new FaultSettings
         {
             ErrorRate = 0.3,
             PlainText503Share = 1,
@@ -113,7 +114,7 @@ public sealed class KomboClientEmulatorTests(KomboEmulatorFixture kombo) : IClas
             Assert.True(result.IsSuccess, result.Error?.Message);
         }
 
-        var stats = await kombo.GetStatsAsync();
+        var stats = await kombo.Client.GetStatsAsync();
         Assert.Equal(10, stats.LinksCreated);
         Assert.True(stats.Faults.PlainText503 + stats.Faults.RateLimited > 0, "the seed injected no faults");
         Assert.Equal(10 + stats.Faults.PlainText503 + stats.Faults.RateLimited, stats.TotalCalls);
@@ -122,7 +123,7 @@ public sealed class KomboClientEmulatorTests(KomboEmulatorFixture kombo) : IClas
     [Fact]
     public async Task A_hanging_Kombo_is_cut_by_the_attempt_timeout_and_the_budget_then_reported_unavailable()
     {
-        await kombo.SetFaultsAsync(new FaultSettings { HangRate = 1 });
+        await kombo.Client.SetFaultsAsync(new FaultSettings { HangRate = 1 });
         using var services = Services(new()
         {
             ["Kombo:AttemptTimeout"] = "00:00:01",
@@ -135,7 +136,7 @@ public sealed class KomboClientEmulatorTests(KomboEmulatorFixture kombo) : IClas
 
         Assert.IsType<TimeoutRejectedException>(failure.InnerException);
         Assert.Null(failure.LastError);
-        Assert.InRange((await kombo.GetStatsAsync()).Endpoints.IntegrationByToken, 1, 3);
+        Assert.InRange((await kombo.Client.GetStatsAsync()).Endpoints.IntegrationByToken, 1, 3);
     }
 
     private ServiceProvider Services(Dictionary<string, string?>? settings = null)

@@ -17,9 +17,9 @@ public sealed partial class DashboardTests(RabbitMqBroker broker, KomboEmulatorF
     private readonly string _virtualHost = $"dashboard-{Guid.NewGuid():N}";
     private readonly int _webhookPort = FreePorts.Pick();
 
-    public Task InitializeAsync() => broker.CreateVirtualHostAsync(_virtualHost);
+    public Task InitializeAsync() => broker.Node.CreateVirtualHostAsync(_virtualHost);
 
-    public async Task DisposeAsync() => await kombo.ResetAsync();
+    public async Task DisposeAsync() => await kombo.Client.ResetAsync();
 
     [Fact]
     public async Task Every_series_the_dashboard_queries_is_on_metrics_once_the_worker_has_worked()
@@ -36,14 +36,15 @@ public sealed partial class DashboardTests(RabbitMqBroker broker, KomboEmulatorF
             ["Kombo:WebhookSecret"] = Secret,
             ["Webhooks:Urls"] = $"http://127.0.0.1:{_webhookPort}",
         });
-        await using var probe = await EventProbe.StartAsync(broker, _virtualHost, nameof(LinkCreated));
+        await using var probe = await AmqpClient.ConnectAsync(broker.Node, _virtualHost);
+        await probe.ListenAsync(nameof(LinkCreated));
 
         // A link that needs a retry (Kombo fails its first attempts), then a webhook: every kind of series gets a point.
         using var http = new HttpClient();
-        await kombo.SetFaultsAsync(new FaultSettings { ErrorRate = 1 });
+        await kombo.Client.SetFaultsAsync(new FaultSettings { ErrorRate = 1 });
         await SendLinkAsync(probe, "customer-failing");
         await Eventually.HoldsAsync(() => Metrics(http, worker).Contains("kombo_worker_kombo_retries_total", StringComparison.Ordinal), "a Kombo retry was counted");
-        await kombo.SetFaultsAsync(FaultSettings.None);
+        await kombo.Client.SetFaultsAsync(FaultSettings.None);
         await SendLinkAsync(probe, "customer-dashboard");
         await Eventually.HoldsAsync(() => probe.Of(nameof(LinkCreated)).Any(), "a link was created");
         var body = Encoding.UTF8.GetBytes("""{"id":"evt-dashboard","type":"sync-finished","data":{}}""");
@@ -63,7 +64,7 @@ public sealed partial class DashboardTests(RabbitMqBroker broker, KomboEmulatorF
         Assert.All(queried, series => Assert.Contains(series, metrics, StringComparison.Ordinal));
     }
 
-    private static Task SendLinkAsync(EventProbe probe, string originId) =>
+    private static Task SendLinkAsync(AmqpClient probe, string originId) =>
         probe.PublishJsonAsync("create-connect-link", JsonSerializer.Serialize(new
         {
             correlationId = Guid.NewGuid(),

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Dapper;
 using Kombo.Contracts;
+using Kombo.Testing;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.OutboxTool;
@@ -18,7 +19,7 @@ public sealed class OperationsTests(RabbitMqBroker broker, KomboEmulatorFixture 
     private readonly string _virtualHost = $"operations-{Guid.NewGuid():N}";
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    public Task InitializeAsync() => broker.CreateVirtualHostAsync(_virtualHost);
+    public Task InitializeAsync() => broker.Node.CreateVirtualHostAsync(_virtualHost);
 
     public Task DisposeAsync()
     {
@@ -64,7 +65,8 @@ public sealed class OperationsTests(RabbitMqBroker broker, KomboEmulatorFixture 
     public async Task Metrics_show_the_worker_series_after_a_command_was_handled()
     {
         await using var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, kombo);
-        await using var probe = await EventProbe.StartAsync(broker, _virtualHost, nameof(LinkCreated));
+        await using var probe = await AmqpClient.ConnectAsync(broker.Node, _virtualHost);
+        await probe.ListenAsync(nameof(LinkCreated));
         var endpoint = await worker.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri("queue:create-connect-link"));
 
         await endpoint.Send(new CreateConnectLink
@@ -100,7 +102,8 @@ public sealed class OperationsTests(RabbitMqBroker broker, KomboEmulatorFixture 
     public async Task A_parked_row_replayed_with_the_tool_is_published_by_the_running_relay()
     {
         await using var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, kombo);
-        await using var probe = await EventProbe.StartAsync(broker, _virtualHost, nameof(LinkCreated));
+        await using var probe = await AmqpClient.ConnectAsync(broker.Node, _virtualHost);
+        await probe.ListenAsync(nameof(LinkCreated));
         var (sequence, messageId) = await AppendAsync(worker, createdAgo: TimeSpan.FromMinutes(1),
             state: "UPDATE outbox SET parked_at = @Now, attempts = 10, last_error = 'boom' WHERE sequence = @Sequence");
         var database = worker.Services.GetRequiredService<SqliteDatabase>().FilePath;

@@ -1,5 +1,6 @@
 using Dapper;
 using Kombo.Contracts;
+using Kombo.Testing;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 
@@ -33,7 +34,7 @@ public sealed class ConcurrentDeliveryTests
             harness.Bus.Bus.Publish(command, context => context.MessageId = messageId));
 
         // The harness lists one consume per message id, so the Kombo calls and the table tell the two apart.
-        await Harness.EventuallyAsync(() => harness.Kombo.CreateLinkCalls == 2 && harness.Count("SELECT COUNT(*) FROM inbox") == 1, "both deliveries were handled");
+        await Eventually.HoldsAsync(() => harness.Kombo.CreateLinkCalls == 2 && harness.Count("SELECT COUNT(*) FROM inbox") == 1, "both deliveries were handled");
         await harness.Bus.InactivityTask;
         Assert.True(bothCalled.IsSet, "the two deliveries did not overlap");
         Assert.Equal(2, harness.Kombo.CreateLinkCalls);
@@ -54,7 +55,7 @@ public sealed class ConcurrentDeliveryTests
 
         await Task.WhenAll(harness.Bus.Bus.Publish(Redeem()), harness.Bus.Bus.Publish(Redeem()));
 
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM inbox") == 2, "both commands were committed");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM inbox") == 2, "both commands were committed");
         Assert.Equal(1, harness.Kombo.TokenCalls);
         Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM integrations"));
         Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM token_redemptions"));

@@ -1,5 +1,6 @@
 using System.Net;
 using Kombo.Contracts;
+using Kombo.Testing;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;
@@ -189,7 +190,7 @@ public sealed class CreateConnectLinkTests
         var messageId = NewId.NextGuid();
 
         await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM inbox") == 1, "the first delivery was committed");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM inbox") == 1, "the first delivery was committed");
         await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
 
         // The harness lists messages by id, so the outbox table is what tells one event from two.
@@ -209,7 +210,7 @@ public sealed class CreateConnectLinkTests
         await harness.Bus.Bus.Publish(command);
         await harness.Bus.Bus.Publish(command);
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Count() == 2, "two links were published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<LinkCreated>().Count() == 2, "two links were published");
         Assert.Equal(2, harness.Count("SELECT COUNT(*) FROM connect_links"));
     }
 
@@ -226,7 +227,7 @@ public sealed class CreateConnectLinkTests
 
         await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
 
-        await Harness.EventuallyAsync(() => harness.Bus.Consumed.Select<CreateConnectLink>(c => c.Exception is not null).Any(), "the command faulted");
+        await Eventually.HoldsAsync(() => harness.Bus.Consumed.Select<CreateConnectLink>(c => c.Exception is not null).Any(), "the command faulted");
         Assert.False(await harness.Bus.Published.Any<Fault<CreateConnectLink>>()); // the _error queue keeps it, no Fault event
         Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM connect_links"));
         Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox"));
@@ -237,7 +238,7 @@ public sealed class CreateConnectLinkTests
         await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
         await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the redelivered command was published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the redelivered command was published");
         await harness.Bus.InactivityTask;
         Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM outbox WHERE message_type = 'LinkCreated'"));
         Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM connect_links"));
@@ -251,7 +252,7 @@ public sealed class CreateConnectLinkTests
 
         await Task.WhenAll(Enumerable.Range(0, commands).Select(i => harness.Bus.Bus.Publish(ValidCommand(originId: $"customer-{i}"))));
 
-        await Harness.EventuallyAsync(
+        await Eventually.HoldsAsync(
             () => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL") == commands,
             "every event was relayed", TimeSpan.FromSeconds(60));
         Assert.Equal(commands, harness.Count("SELECT COUNT(*) FROM connect_links"));

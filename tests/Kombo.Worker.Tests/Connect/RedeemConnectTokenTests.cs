@@ -1,4 +1,5 @@
 using Kombo.Contracts;
+using Kombo.Testing;
 using Kombo.Worker.Operations;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
@@ -72,7 +73,7 @@ public sealed class RedeemConnectTokenTests
         harness.Kombo.SingleUseTokens = true;
         harness.Kombo.AddToken("token-1", "personio:abc", "customer-2");
         await harness.Bus.Bus.Publish(Redeem("token-1", expectedOriginId: "customer-1"));
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<ConnectTokenRedemptionFailed>().Any(), "the wrong redemption was refused");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<ConnectTokenRedemptionFailed>().Any(), "the wrong redemption was refused");
         var rightful = Redeem("token-1", expectedOriginId: "customer-2");
 
         await harness.Bus.Bus.Publish(rightful);
@@ -111,12 +112,12 @@ public sealed class RedeemConnectTokenTests
         harness.Kombo.AddToken("token-1", "personio:first", "customer-1");
         harness.Kombo.AddToken("token-2", "personio:second", "customer-1");
         await harness.Bus.Bus.Publish(Redeem("token-1"));
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the first redemption was published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the first redemption was published");
         using var listener = new MeterReadings(harness.Services.GetRequiredService<WorkerMetrics>().Meter);
 
         await harness.Bus.Bus.Publish(Redeem("token-2"));
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Count() == 2, "the second redemption was published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Count() == 2, "the second redemption was published");
         var second = harness.Bus.Published.Select<IntegrationConnected>().Select(m => m.Context.Message).Single(m => m.IntegrationId == "personio:second");
         Assert.Equal(["personio:first"], second.AlsoConnectedIntegrationIds);
         Assert.True(second.OriginVerified);
@@ -192,9 +193,9 @@ public sealed class RedeemConnectTokenTests
         var second = Redeem("token-1");
 
         await harness.Bus.Bus.Publish(first);
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Count() == 1, "the first redemption was published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Count() == 1, "the first redemption was published");
         await harness.Bus.Bus.Publish(second);
-        await Harness.EventuallyAsync(
+        await Eventually.HoldsAsync(
             () => harness.Count("SELECT COUNT(*) FROM outbox WHERE message_type = 'IntegrationConnected' AND sent_at IS NOT NULL") == 2,
             "the second redemption was answered");
 
@@ -212,7 +213,7 @@ public sealed class RedeemConnectTokenTests
         harness.Kombo.AddToken("token-1", "personio:abc", "customer-1");
 
         await harness.Bus.Bus.Publish(Redeem("token-1"));
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the first redemption was published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the first redemption was published");
         await harness.Bus.Bus.Publish(Redeem("token-1", expectedOriginId: "customer-2"));
 
         var failed = (await harness.Bus.Published.SelectAsync<ConnectTokenRedemptionFailed>().First()).Context.Message;

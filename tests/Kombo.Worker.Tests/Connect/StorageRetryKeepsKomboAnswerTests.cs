@@ -1,4 +1,5 @@
 using Kombo.Contracts;
+using Kombo.Testing;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;
@@ -34,7 +35,7 @@ public sealed class StorageRetryKeepsKomboAnswerTests
 
         await harness.Bus.Bus.Publish(command);
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any()
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any()
             || harness.Bus.Published.Select<ConnectTokenRedemptionFailed>().Any(), "the redemption was answered");
         Assert.NotNull(held);
         await held;
@@ -65,7 +66,7 @@ public sealed class StorageRetryKeepsKomboAnswerTests
 
         await harness.Bus.Bus.Publish(command);
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the link was published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the link was published");
         Assert.NotNull(held);
         await held;
         Assert.Equal(command.CorrelationId, harness.Bus.Published.Select<LinkCreated>().Single().Context.Message.CorrelationId);

@@ -1,4 +1,5 @@
 using Kombo.Contracts;
+using Kombo.Testing;
 using Kombo.Worker.Connect;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
@@ -53,7 +54,7 @@ public sealed class UncertainRedemptionTests
     }
 
     private static Task WaitUntilPendingAsync(Harness harness) =>
-        Harness.EventuallyAsync(
+        Eventually.HoldsAsync(
             () => harness.Count("SELECT COUNT(*) FROM token_redemption_attempts WHERE pending_since IS NOT NULL") == 1, "the redemption is pending");
 
     private static void AssertConnectedOnce(Harness harness, RedeemConnectToken command)
@@ -79,7 +80,7 @@ public sealed class UncertainRedemptionTests
         Assert.False(harness.Bus.Published.Select<ConnectTokenRedemptionFailed>().Any());
         await harness.Webhooks.HandleAsync(Read(WebhookJson.Created("evt-1", IntegrationId)), default);
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the redemption was settled");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the redemption was settled");
         AssertConnectedOnce(harness, command);
         Assert.Equal(2, harness.Kombo.TokenCalls);
     }
@@ -102,7 +103,7 @@ public sealed class UncertainRedemptionTests
 
         await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any()
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any()
             || harness.Bus.Published.Select<ConnectTokenRedemptionFailed>().Any(), "the redelivered redemption was answered");
         AssertConnectedOnce(harness, command);
         Assert.Equal(1, harness.Kombo.TokenCalls);
@@ -136,9 +137,9 @@ public sealed class UncertainRedemptionTests
         try
         {
             await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
-            await Harness.EventuallyAsync(() => harness.Kombo.TokenCalls == 1, "the first delivery is calling Kombo");
+            await Eventually.HoldsAsync(() => harness.Kombo.TokenCalls == 1, "the first delivery is calling Kombo");
             await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
-            await Harness.EventuallyAsync(() => locks.UsersOf(IntegrationStore.HashToken(Token)) == 2, "the redelivery waits for the first delivery");
+            await Eventually.HoldsAsync(() => locks.UsersOf(IntegrationStore.HashToken(Token)) == 2, "the redelivery waits for the first delivery");
         }
         finally
         {
@@ -146,8 +147,8 @@ public sealed class UncertainRedemptionTests
             release.TrySetResult();
         }
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the redemption was answered");
-        await Harness.EventuallyAsync(() => locks.UsersOf(IntegrationStore.HashToken(Token)) == 0, "both deliveries are done");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the redemption was answered");
+        await Eventually.HoldsAsync(() => locks.UsersOf(IntegrationStore.HashToken(Token)) == 0, "both deliveries are done");
         AssertConnectedOnce(harness, command);
         Assert.Equal(1, harness.Kombo.TokenCalls);
     }
@@ -177,7 +178,7 @@ public sealed class UncertainRedemptionTests
         await harness.Bus.Bus.Publish(command);
         await WaitUntilPendingAsync(harness);
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<ConnectTokenRedemptionFailed>().Any(), "the sweeper answered");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<ConnectTokenRedemptionFailed>().Any(), "the sweeper answered");
         var failed = harness.Bus.Published.Select<ConnectTokenRedemptionFailed>().Single().Context.Message;
         Assert.Equal(FailureReasons.OutcomeUnknown, failed.Reason);
         Assert.Equal(command.CorrelationId, failed.CorrelationId);

@@ -1,4 +1,5 @@
 using Kombo.Worker.KomboApi;
+using Kombo.Worker.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -22,7 +23,7 @@ public sealed class KomboApiRegistrationTests
     [Fact]
     public void A_primary_handler_configured_after_AddKomboApi_replaces_the_network()
     {
-        var fake = new FakeKomboHandler(TimeProvider.System);
+        var fake = FakeKombo.AnsweringLinks(TimeProvider.System);
         var services = Provider([]);
         services.AddHttpClient<KomboClient>().ConfigurePrimaryHttpMessageHandler(() => fake);
         using var provider = services.BuildServiceProvider();

@@ -1,4 +1,5 @@
 using Kombo.Worker.KomboApi;
+using Kombo.Worker.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -7,7 +8,7 @@ namespace Kombo.Worker.Tests.KomboApi;
 
 /// <summary>
 /// The real <see cref="KomboApiServiceCollectionExtensions.AddKomboApi"/> wiring, with a <see cref="TestClock"/>
-/// as the TimeProvider and a <see cref="FakeKomboHandler"/> swapped in as the primary handler. One per test,
+/// as the TimeProvider and a <see cref="FakeKombo"/> swapped in as the primary handler. One per test,
 /// so each test has its own circuit breaker.
 /// </summary>
 internal sealed class KomboClientHost : IDisposable
@@ -18,7 +19,7 @@ internal sealed class KomboClientHost : IDisposable
 
     private KomboClientHost(Dictionary<string, string?>? settings)
     {
-        Kombo = new FakeKomboHandler(Clock);
+        Kombo = FakeKombo.AnsweringLinks(Clock);
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
@@ -44,7 +45,7 @@ internal sealed class KomboClientHost : IDisposable
 
     public TestClock Clock { get; } = new();
 
-    public FakeKomboHandler Kombo { get; }
+    public FakeKombo Kombo { get; }
 
     public CapturingLoggerProvider Logs { get; } = new();
 

@@ -1,4 +1,5 @@
 using Kombo.Worker.KomboApi;
+using Kombo.Worker.Tests.Support;
 
 namespace Kombo.Worker.Tests.KomboApi;
 
@@ -138,7 +139,7 @@ public sealed class KomboClientRetryTests
         Assert.Equal(hint, host.Kombo.Requests[1].At - host.Kombo.Requests[0].At);
     }
 
-    private static FakeKomboHandler Script(FakeKomboHandler kombo, string failure) => failure switch
+    private static FakeKombo Script(FakeKombo kombo, string failure) => failure switch
     {
         "network error" => kombo.ThenThrow(new HttpRequestException("Connection refused (kombo.test:80)")),
         "408 without a body" => kombo.Then(() => KomboResponses.Empty(408)),

@@ -8,7 +8,9 @@ namespace Kombo.Worker.Tests.KomboApi;
 internal static class KomboResponses
 {
     public static HttpResponseMessage Link(string link = "https://connect.kombo.dev/v1?token=link-token") =>
-        Json(200, new { status = "success", data = new { link } });
+        Success(new { link });
+
+    public static HttpResponseMessage Success(object data) => Json(200, new { status = "success", data });
 
     public static HttpResponseMessage Integration(string? originId = "customer-1", string? email = "admin@acme.test") =>
         Json(200, new

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Kombo.Testing;
 using Kombo.Worker.KomboApi;
 using Kombo.Worker.Messaging;
 using MassTransit;
@@ -160,19 +161,8 @@ public sealed class CommandRetryTests
             await endpoint.Send(new ProbeCommand(NewId.NextGuid()));
         }
 
-        public async Task WaitForAttemptsAsync(int count)
-        {
-            var deadline = Environment.TickCount64 + 20_000;
-            while (_script.Attempts.Count < count)
-            {
-                if (Environment.TickCount64 > deadline)
-                {
-                    throw new TimeoutException($"Only {_script.Attempts.Count} of {count} attempts happened.");
-                }
-
-                await Task.Delay(20);
-            }
-        }
+        public Task WaitForAttemptsAsync(int count) => Eventually.HoldsAsync(
+            () => _script.Attempts.Count >= count, $"{count} attempts happened", TimeSpan.FromSeconds(20));
 
         public async ValueTask DisposeAsync()
         {

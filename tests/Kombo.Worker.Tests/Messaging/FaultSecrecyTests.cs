@@ -1,4 +1,5 @@
 using Kombo.Contracts;
+using Kombo.Testing;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;
@@ -25,7 +26,7 @@ public sealed class FaultSecrecyTests
             ExpectedEndUserOriginId = "customer-1",
         });
 
-        await Harness.EventuallyAsync(() => harness.Bus.Consumed.Select<RedeemConnectToken>(c => c.Exception is not null).Any(), "the command faulted");
+        await Eventually.HoldsAsync(() => harness.Bus.Consumed.Select<RedeemConnectToken>(c => c.Exception is not null).Any(), "the command faulted");
         await harness.Bus.InactivityTask;
         Assert.False(await harness.Bus.Published.Any<Fault<RedeemConnectToken>>());
         Assert.False(harness.Bus.Sent.Select<Fault<RedeemConnectToken>>().Any());

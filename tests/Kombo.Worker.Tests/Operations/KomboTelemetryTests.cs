@@ -15,7 +15,7 @@ public sealed class KomboTelemetryTests : IDisposable
     private const string Token = "secret-connect-token-4711";
 
     private readonly TestClock _clock = new();
-    private readonly FakeKomboHandler _kombo;
+    private readonly FakeKombo _kombo;
     private readonly ServiceProvider _provider;
     private readonly MeterReadings _readings;
     private readonly ActivityListener _spans;
@@ -24,7 +24,7 @@ public sealed class KomboTelemetryTests : IDisposable
 
     public KomboTelemetryTests()
     {
-        _kombo = new FakeKomboHandler(_clock);
+        _kombo = FakeKombo.AnsweringLinks(_clock);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Kombo:BaseUrl"] = "http://kombo.test/v1/",

@@ -1,4 +1,5 @@
 using Kombo.Contracts;
+using Kombo.Testing;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
 using Kombo.Worker.Tests.Support;
@@ -38,14 +39,14 @@ public sealed class OutboxRelayFailureTests
         // The broker is down: every publish of every row fails the way a lost connection or a confirm timeout does.
         faults.Fail = _ => new TimeoutException("injected: no confirm from the broker");
         await CommitAsync(harness, a, b);
-        await Harness.EventuallyAsync(() => faults.Failed >= 20, "both rows failed ten outage rounds each");
+        await Eventually.HoldsAsync(() => faults.Failed >= 20, "both rows failed ten outage rounds each");
         Assert.Equal(0, Attempts(harness, a));
         Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL"));
 
         // The broker is back, and row A fails once more for a reason of its own: that costs its first attempt only.
         var once = 1;
         faults.Fail = id => id == a.MessageId && Interlocked.Exchange(ref once, 0) == 1 ? new InvalidOperationException("injected: refused once") : null;
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "both rows were sent");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "both rows were sent");
         Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL"));
         Assert.Equal(1, Attempts(harness, a));
     }
@@ -68,12 +69,12 @@ public sealed class OutboxRelayFailureTests
         faults.Fail = id => id == unsendable.MessageId ? new InvalidOperationException("injected: the broker refuses this message") : null;
 
         await CommitAsync(harness, unsendable);
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the unsendable row was parked");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the unsendable row was parked");
         Assert.Equal(3, Attempts(harness, unsendable));
 
         var later = Event(2, orderingKey: "customer-2");
         await CommitAsync(harness, later);
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(p => p.Context.MessageId == later.MessageId), "the later event was published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(p => p.Context.MessageId == later.MessageId), "the later event was published");
     }
 
     [Fact]
@@ -90,10 +91,10 @@ public sealed class OutboxRelayFailureTests
 
         // The round cannot end while row 50 waits for its confirm; the 50 rows before it are confirmed. (Waited for
         // less than the relay's 15 s confirm timeout, which would end the round.)
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL") == 50,
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL") == 50,
             "the confirmed rows were marked", TimeSpan.FromSeconds(10));
         gate.SetResult();
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
         Assert.Equal(messages.Length, faults.Published);
     }
 
@@ -108,7 +109,7 @@ public sealed class OutboxRelayFailureTests
         faults.Hold = (id, cancellationToken) => id == messages[20].MessageId ? never.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
 
         await CommitAsync(harness, messages);
-        await Harness.EventuallyAsync(() => faults.Published == 20, "20 rows were confirmed");
+        await Eventually.HoldsAsync(() => faults.Published == 20, "20 rows were confirmed");
         await harness.StopRelayAsync();
 
         Assert.Equal(20, faults.Published);

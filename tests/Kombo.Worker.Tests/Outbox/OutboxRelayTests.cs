@@ -1,5 +1,6 @@
 using Dapper;
 using Kombo.Contracts;
+using Kombo.Testing;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
 using Kombo.Worker.Tests.Support;
@@ -44,11 +45,11 @@ public sealed class OutboxRelayTests
 
         await AppendAsync(harness, messages);
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Count() == messages.Length, "every row was published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<LinkCreated>().Count() == messages.Length, "every row was published");
         var published = harness.Bus.Published.Select<LinkCreated>().ToList();
         Assert.Equal(messages.Select(m => m.MessageId), published.Select(p => p.Context.MessageId!.Value));
         Assert.Equal(messages.Select(m => m.CorrelationId), published.Select(p => p.Context.CorrelationId!.Value));
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
     }
 
     /// <remarks>
@@ -64,7 +65,7 @@ public sealed class OutboxRelayTests
 
         await AppendAsync(harness, messages);
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Count() == messages.Length, "every row was published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<LinkCreated>().Count() == messages.Length, "every row was published");
         var order = harness.Bus.Published.Select<LinkCreated>().Select(p => p.Context.MessageId!.Value).ToList();
         foreach (var endUser in messages.GroupBy(m => m.OrderingKey))
         {
@@ -84,7 +85,7 @@ public sealed class OutboxRelayTests
 
         await Task.WhenAll(messages.Chunk(3).Select(chunk => CommitAsync(harness, chunk)));
 
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
         Assert.Equal(messages.Length, publishes.Count);
         var order = harness.Bus.Published.Select<LinkCreated>().Select(p => p.Context.MessageId!.Value.ToString()).ToList();
         using var connection = harness.OpenDatabase();
@@ -103,13 +104,13 @@ public sealed class OutboxRelayTests
         await using var harness = await Harness.StartAsync(new() { ["Outbox:PollInterval"] = "00:10:00" });
         var poison = Event(0, orderingKey: "customer-1", type: "NoSuchMessage");
         await CommitAsync(harness, poison);
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the poison row was parked");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the poison row was parked");
 
         var sameEndUser = Event(1, orderingKey: "customer-1");
         var otherEndUser = Event(2, orderingKey: "customer-2");
         await CommitAsync(harness, sameEndUser, otherEndUser);
 
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the other end user's row was published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the other end user's row was published");
         Assert.Equal([otherEndUser.MessageId], harness.Bus.Published.Select<LinkCreated>().Select(p => p.Context.MessageId!.Value));
         Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL"));
     }
@@ -123,10 +124,10 @@ public sealed class OutboxRelayTests
 
         await AppendAsync(harness, [poison, .. behind]);
 
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the poison row was parked");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the poison row was parked");
         Assert.Equal(3, harness.Count("SELECT attempts FROM outbox WHERE message_id = @Id", new { Id = poison.MessageId.ToString() }));
         Assert.Contains("NoSuchMessage", LastError(harness, poison), StringComparison.Ordinal);
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Count() == behind.Length, "the rows behind it were published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<LinkCreated>().Count() == behind.Length, "the rows behind it were published");
     }
 
     [Fact]
@@ -139,8 +140,8 @@ public sealed class OutboxRelayTests
 
         await AppendAsync(harness, poison, sameEndUser, otherEndUser);
 
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the poison row was parked");
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the other end user's row was published");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the poison row was parked");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the other end user's row was published");
         await harness.StopRelayAsync();
         // A queue of the test's own, which only sweeps the table: nothing hands it rows.
         Assert.Empty(await ActivatorUtilities.CreateInstance<RelayQueue>(harness.Services).NextBatchAsync());
@@ -162,12 +163,12 @@ public sealed class OutboxRelayTests
         var messages = Enumerable.Range(0, 20).Select(i => Event(i)).ToArray();
 
         await AppendAsync(harness, messages);
-        await Harness.EventuallyAsync(() => publishes.Count == messages.Length, "every row was published once");
+        await Eventually.HoldsAsync(() => publishes.Count == messages.Length, "every row was published once");
         await Task.Delay(TimeSpan.FromMilliseconds(500)); // ten poll intervals of the harness, each a failed mark
         Assert.Equal(messages.Length, harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"));
 
         harness.Execute("DROP TRIGGER fail_mark");
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
         Assert.Equal(messages.Length, publishes.Count);
     }
 
@@ -181,7 +182,7 @@ public sealed class OutboxRelayTests
             ["Outbox:CleanupBatchSize"] = "2",
         });
         await AppendAsync(harness, Event(1), Event(2), Event(3));
-        await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL") == 3, "the rows were sent");
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL") == 3, "the rows were sent");
         await harness.StopRelayAsync();
 
         // Rows cleanup must leave alone, all as old as the deleted ones: pending, backing off, parked, fresh redemptions.

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Kombo.Contracts;
+using Kombo.Testing;
 using Kombo.Worker.KomboApi;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Tests.Support;
@@ -35,7 +36,7 @@ public sealed class OutboxTraceTests
         await harness.Bus.Bus.Publish(command);
 
         Assert.True(await harness.Bus.Published.Any<LinkCreated>(m => m.Context.Message.CorrelationId == command.CorrelationId));
-        await Harness.EventuallyAsync(() =>
+        await Eventually.HoldsAsync(() =>
         {
             tracing.ForceFlush();
             lock (spans)

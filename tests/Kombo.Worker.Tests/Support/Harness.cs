@@ -1,4 +1,5 @@
 using Dapper;
+using Kombo.Testing;
 using Kombo.Worker.Connect;
 using Kombo.Worker.Connect.Webhooks;
 using Kombo.Worker.KomboApi;
@@ -107,21 +108,6 @@ internal sealed class Harness : IAsyncDisposable
 
     /// <summary>Stops the hosted relay, so what it published and marked stays as it is while a test looks.</summary>
     public Task StopRelayAsync() => _provider.GetRequiredService<OutboxRelay>().StopAsync(CancellationToken.None);
-
-    /// <summary>Waits, bounded, until <paramref name="condition"/> holds.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = Environment.TickCount64 + (long)(timeout ?? TimeSpan.FromSeconds(20)).TotalMilliseconds;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                throw new TimeoutException($"Timed out waiting until {what}.");
-            }
-
-            await Task.Delay(20);
-        }
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,4 +1,5 @@
 using Kombo.Contracts;
+using Kombo.Testing;
 using Kombo.Worker.Connect;
 using Kombo.Worker.Connect.Webhooks;
 using Kombo.Worker.Tests.Support;
@@ -13,7 +14,7 @@ public sealed class IntegrationLifecycleTests
     private static async Task<IReadOnlyList<T>> PublishedAsync<T>(Harness harness, int atLeast)
         where T : class
     {
-        await Harness.EventuallyAsync(() => harness.Bus.Published.Select<T>().Count() >= atLeast, $"{atLeast} {typeof(T).Name} published");
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<T>().Count() >= atLeast, $"{atLeast} {typeof(T).Name} published");
         return harness.Bus.Published.Select<T>().Select(m => m.Context.Message).ToList();
     }
 

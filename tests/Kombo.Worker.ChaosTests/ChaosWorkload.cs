@@ -1,0 +1,150 @@
+using System.Text.Json;
+using Dapper;
+using Kombo.Contracts;
+using Kombo.Testing;
+using Kombo.Worker.Connect;
+using Kombo.Worker.IntegrationTests.Infrastructure;
+using Microsoft.Data.Sqlite;
+
+namespace Kombo.Worker.ChaosTests;
+
+/// <summary>
+/// A batch of good commands, as plain JSON with message ids, mixing <c>CreateConnectLink</c> and
+/// <c>RedeemConnectToken</c> (tokens the emulator issued), and what the worker's answers and rows say about them.
+/// </summary>
+public sealed class ChaosWorkload
+{
+    public const string CreateLinkQueue = "create-connect-link";
+    public const string RedeemTokenQueue = "redeem-connect-token";
+
+    private ChaosWorkload(IReadOnlyList<ChaosCommand> commands) => Commands = commands;
+
+    public IReadOnlyList<ChaosCommand> Commands { get; }
+
+    /// <summary>
+    /// Every third command redeems a token; the others create links, for an end user of their own or, with
+    /// <paramref name="commandsPerEndUser"/>, several consecutive commands per end user (whose events must keep their
+    /// commit order).
+    /// </summary>
+    public static async Task<ChaosWorkload> CreateAsync(KomboEmulatorFixture kombo, int count, string label, int commandsPerEndUser = 1)
+    {
+        var redeems = count / 3;
+        var tokens = redeems == 0 ? [] : await kombo.Client.IssueTokensAsync(redeems);
+        var commands = new List<ChaosCommand>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var correlationId = Guid.NewGuid();
+            if (i % 3 == 2 && i / 3 < tokens.Count)
+            {
+                var token = tokens[i / 3];
+                commands.Add(new ChaosCommand(RedeemTokenQueue, Guid.NewGuid(), correlationId, JsonSerializer.Serialize(new
+                {
+                    correlationId,
+                    token = token.Token,
+                    expectedEndUserOriginId = token.EndUserOriginId,
+                }), IntegrationStore.HashToken(token.Token)));
+            }
+            else
+            {
+                commands.Add(new ChaosCommand(CreateLinkQueue, Guid.NewGuid(), correlationId, JsonSerializer.Serialize(new
+                {
+                    correlationId,
+                    endUserEmail = $"admin{i}@acme.test",
+                    endUserOrganizationName = "Acme, Inc.",
+                    endUserOriginId = $"{label}-{i / commandsPerEndUser}",
+                    integrationTool = "personio",
+                }), null));
+            }
+        }
+
+        return new ChaosWorkload(commands);
+    }
+
+    public async Task PublishAsync(AmqpClient amqp, IEnumerable<ChaosCommand>? only = null)
+    {
+        foreach (var command in only ?? Commands)
+        {
+            await amqp.PublishJsonAsync(command.Queue, command.Json, command.MessageId);
+        }
+    }
+
+    public IReadOnlyList<ChaosCommand> Unanswered(EventLedger ledger)
+    {
+        var answered = ledger.Entries.Select(e => e.CorrelationId).ToHashSet();
+        return Commands.Where(c => !answered.Contains(c.CorrelationId)).ToList();
+    }
+
+    public int AnsweredCount(EventLedger ledger) => Commands.Count - Unanswered(ledger).Count;
+
+    /// <summary>The reason of every failure answer, counted; successes are "succeeded".</summary>
+    public Dictionary<string, int> Outcomes(EventLedger ledger)
+    {
+        var mine = Commands.Select(c => c.CorrelationId).ToHashSet();
+        return ledger.Entries.Where(e => mine.Contains(e.CorrelationId))
+            .GroupBy(e => e.CorrelationId)
+            .Select(g => g.First().Reason ?? "succeeded")
+            .GroupBy(reason => reason)
+            .ToDictionary(g => g.Key, g => g.Count());
+    }
+
+    public static string Describe(Dictionary<string, int> outcomes) =>
+        string.Join(", ", outcomes.OrderByDescending(o => o.Value).Select(o => $"{o.Value} {o.Key}"));
+
+    /// <summary>What the worker's SQLite file says about the workload (the file may belong to a live worker: reads only).</summary>
+    public StoreFindings Inspect(string databasePath)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWrite,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString());
+        connection.Open();
+        connection.Execute("PRAGMA busy_timeout = 30000;");
+
+        var links = connection.Query<(string CommandId, string CorrelationId)>("SELECT command_id, correlation_id FROM connect_links").ToList();
+        var redemptions = connection.Query<string>("SELECT token_hash FROM token_redemptions").ToHashSet();
+        // A pending redemption settled later records its answer under a consumer of its own: not a second handling.
+        var inbox = connection.Query<(string MessageId, string CorrelationId, string Outcome)>(
+            "SELECT message_id, correlation_id, outcome FROM inbox WHERE consumer <> 'redeem-connect-token-settlement'").ToList();
+        var creates = Commands.Where(c => c.Queue == CreateLinkQueue).ToList();
+        var redeems = Commands.Where(c => c.Queue == RedeemTokenQueue).ToList();
+        var linkRows = links.GroupBy(l => l.CorrelationId).ToDictionary(g => g.Key, g => g.Count());
+        var inboxRows = inbox.GroupBy(i => i.CorrelationId).ToDictionary(g => g.Key, g => g.Count());
+        var succeeded = inbox.Where(i => i.Outcome is "succeeded" or "uncertain").Select(i => i.CorrelationId).ToHashSet();
+
+        return new StoreFindings
+        {
+            // A command that succeeded has exactly one business row; one that failed has none.
+            MissingRows = creates.Count(c => succeeded.Contains(c.CorrelationId.ToString()) && !linkRows.ContainsKey(c.CorrelationId.ToString()))
+                + redeems.Count(c => succeeded.Contains(c.CorrelationId.ToString()) && !redemptions.Contains(c.TokenHash!)),
+            DuplicateRows = creates.Sum(c => Math.Max(0, linkRows.GetValueOrDefault(c.CorrelationId.ToString()) - 1))
+                + Commands.Sum(c => Math.Max(0, inboxRows.GetValueOrDefault(c.CorrelationId.ToString()) - 1)),
+            Handled = Commands.Count(c => inboxRows.ContainsKey(c.CorrelationId.ToString())),
+            PendingOutbox = connection.ExecuteScalar<int>("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL"),
+            ParkedOutbox = connection.ExecuteScalar<int>("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL"),
+        };
+    }
+}
+
+public sealed record ChaosCommand(string Queue, Guid MessageId, Guid CorrelationId, string Json, string? TokenHash)
+{
+    public string SuccessType => Queue == ChaosWorkload.CreateLinkQueue ? nameof(LinkCreated) : nameof(IntegrationConnected);
+}
+
+public sealed record StoreFindings
+{
+    /// <summary>Commands recorded as succeeded without their business row.</summary>
+    public int MissingRows { get; init; }
+
+    /// <summary>Second business or inbox rows for one command.</summary>
+    public int DuplicateRows { get; init; }
+
+    /// <summary>Commands with an inbox row: handled and committed.</summary>
+    public int Handled { get; init; }
+
+    public int PendingOutbox { get; init; }
+
+    public int ParkedOutbox { get; init; }
+}
