@@ -13,8 +13,8 @@ namespace Kombo.Worker.Outbox;
 /// </summary>
 internal sealed partial class OutboxRelay(
     IBus bus,
-    SqliteDatabase database,
-    SqliteWriter writer,
+    IDatabase database,
+    IDatabaseWriter writer,
     OutboxSignal signal,
     CommittedRows committedRows,
     IOptions<OutboxOptions> options,

@@ -1,6 +1,6 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Outbox;
 
@@ -61,7 +61,7 @@ internal static class OutboxStore
 
     /// <returns>The rows as written, with their sequence numbers, in commit order.</returns>
     public static IReadOnlyList<PendingMessage> Append(
-        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<OutgoingMessage> messages, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, IEnumerable<OutgoingMessage> messages, DateTimeOffset now)
     {
         var rows = new List<PendingMessage>();
         foreach (var message in messages)
@@ -74,21 +74,21 @@ internal static class OutboxStore
         return rows;
     }
 
-    public static IReadOnlyList<PendingMessage> ReadDue(SqliteConnection connection, DateTimeOffset now, int limit) =>
+    public static IReadOnlyList<PendingMessage> ReadDue(DbConnection connection, DateTimeOffset now, int limit) =>
         connection.Query<PendingMessage>(DueSql, new { Now = UnixTime.ToMs(now), Limit = limit }).AsList();
 
-    public static HashSet<string> ReadHeldOrderingKeys(SqliteConnection connection) =>
+    public static HashSet<string> ReadHeldOrderingKeys(DbConnection connection) =>
         [.. connection.Query<string>(HeldOrderingKeysSql)];
 
     public static void MarkSent(
-        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<long> sequences, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, IEnumerable<long> sequences, DateTimeOffset now)
     {
         var sentAt = UnixTime.ToMs(now);
         connection.Execute(MarkSentSql, sequences.Select(sequence => new { Sequence = sequence, SentAt = sentAt }), transaction);
     }
 
     public static void RecordFailures(
-        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<PublishFailure> failures, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, IEnumerable<PublishFailure> failures, DateTimeOffset now)
     {
         var at = UnixTime.ToMs(now);
         connection.Execute(RecordFailureSql, failures.Select(f => new
@@ -102,7 +102,7 @@ internal static class OutboxStore
         }), transaction);
     }
 
-    public static int DeleteSent(SqliteConnection connection, SqliteTransaction transaction, DateTimeOffset cutoff, int limit) =>
+    public static int DeleteSent(DbConnection connection, DbTransaction transaction, DateTimeOffset cutoff, int limit) =>
         connection.Execute(DeleteSentSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction);
 }
 

@@ -7,7 +7,7 @@ namespace Kombo.Worker.Outbox;
 /// sweep of the table at start, every poll interval and after anything went wrong, which brings back every row the
 /// handover missed (rows from before a restart, back-offs, rows held behind a failure, rows that did not fit).
 /// </summary>
-internal sealed class RelayRows(CommittedRows committedRows, SqliteDatabase database, OutboxOptions options, TimeProvider time)
+internal sealed class RelayRows(CommittedRows committedRows, IDatabase database, OutboxOptions options, TimeProvider time)
 {
     private bool _sweepNeeded = true;
     private DateTimeOffset _nextSweepAt = DateTimeOffset.MinValue;

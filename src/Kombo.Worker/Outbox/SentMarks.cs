@@ -7,7 +7,7 @@ namespace Kombo.Worker.Outbox;
 /// meanwhile gather for the next. So a crash republishes little more than the publishes in flight, not whole rounds.
 /// A row stays in <see cref="Unmarked"/> until its mark committed, so the relay never reads it as due meanwhile.
 /// </summary>
-internal sealed partial class SentMarks(SqliteWriter writer, TimeProvider time, ILogger logger)
+internal sealed partial class SentMarks(IDatabaseWriter writer, TimeProvider time, ILogger logger)
 {
     private readonly Lock _lock = new();
     private readonly HashSet<long> _unmarked = [];
