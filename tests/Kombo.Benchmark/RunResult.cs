@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace Kombo.Benchmark;
 
-/// <summary>One run's figures; <see cref="ToJsonLine"/> writes the JSON line of docs/benchmark.md (then a few extra keys).</summary>
+/// <summary>One run's figures; <see cref="ToJsonLine"/> writes the JSON line of docs/benchmarking.md (then a few extra keys).</summary>
 public sealed record RunResult
 {
     public required RunConfiguration Configuration { get; init; }
@@ -56,7 +56,7 @@ public sealed record RunResult
             Number(json, "latency_ms_p50", LatencyP50Ms);
             Number(json, "latency_ms_p99", LatencyP99Ms);
             json.WriteNumber("worker_peak_rss_mb", Math.Round(WorkerPeakRssMb, 1));
-            // Beyond docs/benchmark.md's keys: how the run was made, and the worker's own relay latency.
+            // After the original keys: how the run was made, and the worker's own relay latency (all in docs/benchmarking.md).
             json.WriteString("outbox", Configuration.BypassOutbox ? "bypass" : "on");
             json.WriteString("pacing", Configuration.OneAtATime ? "one-at-a-time" : "burst");
             json.WriteNumber("warmup", Warmup);
