@@ -84,9 +84,10 @@ internal static class IntegrationStore
         """;
 
     private const string RecordStateChangeSql = """
-        INSERT OR IGNORE INTO integration_state_changes
+        INSERT INTO integration_state_changes
             (webhook_id, integration_id, state, setup_status, qa_status, updated_at, received_at, applied)
         VALUES (@WebhookId, @IntegrationId, @State, @SetupStatus, @QaStatus, @UpdatedAt, @Now, @Applied)
+        ON CONFLICT DO NOTHING
         """;
 
     public static IReadOnlyList<string> ConnectedIntegrationIds(

@@ -15,9 +15,10 @@ internal static class RedemptionAttemptStore
         """;
 
     private const string InsertSql = """
-        INSERT OR IGNORE INTO token_redemption_attempts
+        INSERT INTO token_redemption_attempts
             (token_hash, command_id, correlation_id, expected_end_user_origin_id, skip_origin_check, started_at)
         VALUES (@TokenHash, @CommandId, @CorrelationId, @ExpectedEndUserOriginId, @SkipOriginCheck, @Now)
+        ON CONFLICT DO NOTHING
         """;
 
     private const string CloseSql = """

@@ -12,8 +12,9 @@ internal static class InboxStore
         """;
 
     private const string InsertSql = """
-        INSERT OR IGNORE INTO inbox (message_id, consumer, correlation_id, outcome, received_at)
+        INSERT INTO inbox (message_id, consumer, correlation_id, outcome, received_at)
         VALUES (@MessageId, @Consumer, @CorrelationId, @Outcome, @ReceivedAt)
+        ON CONFLICT DO NOTHING
         """;
 
     private const string DeleteReceivedBeforeSql = """
