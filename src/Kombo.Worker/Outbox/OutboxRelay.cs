@@ -6,17 +6,15 @@ using Microsoft.Extensions.Options;
 namespace Kombo.Worker.Outbox;
 
 /// <summary>
-/// Publishes committed outbox rows with publisher confirms, in commit order per end user, on parallel lanes, and marks
-/// each row sent as soon as the broker confirmed it (<see cref="SentMarks"/>). A row is "sent" only once the broker
-/// confirmed it, so delivery is at least once; the stored message id lets subscribers drop the duplicates that a crash
-/// between confirm and mark can cause.
+/// Publishes the rows <see cref="RelayQueue"/> hands out, with publisher confirms, on parallel lanes that keep each end
+/// user's commit order, and reports each confirm back to the queue, which marks the row sent. Failures cost an attempt
+/// and a back-off unless the broker is demonstrably down; during such an outage the relay pauses between rounds and
+/// probes the broker with one row.
 /// </summary>
 internal sealed partial class OutboxRelay(
     IBus bus,
-    IDatabase database,
-    IDatabaseWriter writer,
+    RelayQueue queue,
     OutboxSignal signal,
-    CommittedRows committedRows,
     IOptions<OutboxOptions> options,
     TimeProvider time,
     WorkerMetrics metrics,
@@ -27,12 +25,7 @@ internal sealed partial class OutboxRelay(
 
     private readonly OutboxOptions _options = options.Value;
     private TimeSpan _outageDelay = TimeSpan.Zero;
-
-    // When the first row that failed on its own comes due again: the relay sweeps then, not a poll interval later.
-    private DateTimeOffset? _nextRetryAt;
     private uint _probes;
-    private readonly SentMarks _marks = new(writer, time, logger);
-    private readonly RelayRows _rows = new(committedRows, database, options.Value, time);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,7 +37,7 @@ internal sealed partial class OutboxRelay(
         await RelayUntilStoppedAsync(stoppingToken);
 
         // Every confirmed row's mark, so a graceful stop does not publish those rows again after a restart.
-        await _marks.FlushAsync();
+        await queue.FlushMarksAsync();
     }
 
     private async Task RelayUntilStoppedAsync(CancellationToken stoppingToken)
@@ -54,7 +47,7 @@ internal sealed partial class OutboxRelay(
             int handled;
             try
             {
-                handled = await RelayOnceAsync(stoppingToken);
+                handled = await RelayRoundAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -84,36 +77,14 @@ internal sealed partial class OutboxRelay(
     }
 
     /// <returns>How many rows this round tried to publish.</returns>
-    internal async Task<int> RelayOnceAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await RelayRoundAsync(cancellationToken);
-        }
-        catch
-        {
-            // Rows this round took from CommittedRows are now only in the table.
-            _rows.SweepNext();
-            throw;
-        }
-    }
-
     private async Task<int> RelayRoundAsync(CancellationToken cancellationToken)
     {
-        if (_nextRetryAt <= time.GetUtcNow())
-        {
-            _nextRetryAt = null;
-            _rows.SweepNext();
-        }
-
-        if (_marks.NeedRetry && !await _marks.FlushAsync())
+        if (queue.MarkNeedsRetry && !await queue.FlushMarksAsync())
         {
             _outageDelay = LongerOutageDelay();
         }
 
-        // Taken before the read: a row that left this set before the read began was marked before it, so the read
-        // cannot see it as due.
-        var rows = _rows.Next(_marks.Unmarked());
+        var rows = await queue.NextBatchAsync();
         if (rows.Count == 0)
         {
             return 0;
@@ -121,13 +92,7 @@ internal sealed partial class OutboxRelay(
 
         if (_outageDelay > TimeSpan.Zero && rows.Count > 1)
         {
-            // While the broker is down, one row probes it: a publish abandoned at its confirm timeout still goes out
-            // once the broker is back, so every row tried in an outage round is one more duplicate. The probe is the
-            // first row of an end user (order holds) and rotates, so one row that only looks like an outage cannot
-            // hold up everybody. The rest stay in the table for the next sweep.
-            var heads = rows.DistinctBy(row => row.OrderingKey ?? row.CorrelationId).ToList();
-            rows = [heads[(int)(_probes++ % (uint)heads.Count)]];
-            _rows.SweepNext();
+            rows = await ProbeAsync(rows);
         }
 
         // MassTransit does not keep the order in which concurrent publishes start, so order comes from lanes: the
@@ -150,55 +115,74 @@ internal sealed partial class OutboxRelay(
             // Each task's own exception is read below.
         }
 
-        var now = time.GetUtcNow();
-        var failures = new List<PublishFailure>();
-        var anySucceeded = publishes.Any(p => p.IsCompletedSuccessfully);
-        var outage = false;
+        await SettleAsync(rows, publishes, cancellationToken);
+        return rows.Count;
+    }
+
+    /// <summary>
+    /// While the broker is down, one row probes it: a publish abandoned at its confirm timeout still goes out once the
+    /// broker is back, so every row tried in an outage round is one more duplicate. The probe is the first row of an
+    /// end user (order holds) and rotates, so one row that only looks like an outage cannot hold up everybody.
+    /// </summary>
+    private async Task<IReadOnlyList<PendingMessage>> ProbeAsync(IReadOnlyList<PendingMessage> rows)
+    {
+        var heads = rows.DistinctBy(row => row.OrderingKey ?? row.CorrelationId).ToList();
+        var probe = heads[(int)(_probes++ % (uint)heads.Count)];
+        await queue.ReturnAsync([.. rows.Where(row => row.Sequence != probe.Sequence).Select(row => row.Sequence)], []);
+        return [probe];
+    }
+
+    /// <summary>Gives the rows the broker did not confirm back to the queue, with the failures among them.</summary>
+    private async Task SettleAsync(IReadOnlyList<PendingMessage> rows, Task[] publishes, CancellationToken cancellationToken)
+    {
+        List<long>? unconfirmed = null;
         for (var i = 0; i < rows.Count; i++)
         {
-            var exception = publishes[i].Exception?.GetBaseException();
-            if (publishes[i].IsCompletedSuccessfully || exception is HeldBackException
-                || (publishes[i].IsCanceled && cancellationToken.IsCancellationRequested))
+            if (!publishes[i].IsCompletedSuccessfully)
             {
-                continue;
+                (unconfirmed ??= []).Add(rows[i].Sequence);
             }
-
-            metrics.PublishFailed();
-            var failure = Failure(rows[i], exception, anySucceeded, now);
-            outage |= !failure.CountsAsAttempt;
-            failures.Add(failure);
         }
 
-        if (publishes.Any(p => !p.IsCompletedSuccessfully))
+        if (unconfirmed is null)
         {
-            // A failure's back-off (and the order it holds for its end user) must be committed before the next read,
-            // and only the table knows which rows it holds back.
-            _rows.SweepNext();
+            _outageDelay = TimeSpan.Zero;
+            return;
         }
 
-        if (failures.Count > 0)
+        var failures = new List<PublishFailure>();
+        var outage = false;
+        try
         {
-            await writer.WriteAsync((connection, transaction) =>
+            var now = time.GetUtcNow();
+            var anySucceeded = publishes.Any(p => p.IsCompletedSuccessfully);
+            for (var i = 0; i < rows.Count; i++)
             {
-                OutboxStore.RecordFailures(connection, transaction, failures, now);
-                return true;
-            }, CancellationToken.None);
+                var exception = publishes[i].Exception?.GetBaseException();
+                if (publishes[i].IsCompletedSuccessfully || exception is HeldBackException
+                    || (publishes[i].IsCanceled && cancellationToken.IsCancellationRequested))
+                {
+                    continue;
+                }
+
+                metrics.PublishFailed();
+                var failure = Failure(rows[i], exception, anySucceeded, now);
+                outage |= !failure.CountsAsAttempt;
+                failures.Add(failure);
+            }
+        }
+        finally
+        {
+            await queue.ReturnAsync(unconfirmed, failures);
         }
 
         _outageDelay = outage ? LongerOutageDelay() : TimeSpan.Zero;
-        foreach (var failure in failures.Where(f => f.CountsAsAttempt && !f.Park))
-        {
-            _nextRetryAt = _nextRetryAt is { } earlier && earlier < failure.NextAttemptAt ? earlier : failure.NextAttemptAt;
-        }
-
         foreach (var parked in failures.Where(f => f.Park))
         {
             var row = rows.First(r => r.Sequence == parked.Sequence);
             metrics.Parked();
             LogParked(row.MessageId, row.MessageType, row.Attempts + 1, parked.Error);
         }
-
-        return rows.Count;
     }
 
     private PublishFailure Failure(PendingMessage row, Exception? exception, bool anySucceeded, DateTimeOffset now)
@@ -223,7 +207,7 @@ internal sealed partial class OutboxRelay(
     private TimeSpan NextWait()
     {
         var wait = _outageDelay > TimeSpan.Zero ? _outageDelay : _options.PollInterval;
-        if (_nextRetryAt is { } retryAt)
+        if (queue.RetryAt is { } retryAt)
         {
             var untilRetry = retryAt - time.GetUtcNow();
             wait = untilRetry < wait ? untilRetry : wait;
@@ -254,7 +238,7 @@ internal sealed partial class OutboxRelay(
         }
 
         await OutboxPublishing.PublishAsync(bus, row, cancellationToken);
-        _marks.Confirmed(row.Sequence);
+        queue.Confirmed(row.Sequence);
 
         // At the confirm itself, not at the end of the round: a round lasts as long as its slowest lane.
         metrics.Published((time.GetUtcNow() - (row.CommittedAt ?? UnixTime.FromMs(row.CreatedAt))).TotalMilliseconds);
@@ -270,9 +254,3 @@ internal sealed partial class OutboxRelay(
     [LoggerMessage(Level = LogLevel.Warning, Message = "An outbox relay round failed; retrying")]
     private partial void LogRelayRoundFailed(Exception exception);
 }
-
-/// <summary>Not attempted this round because an earlier row in its lane failed; costs no attempt.</summary>
-internal sealed class HeldBackException(Exception cause) : Exception("An earlier message of the same end user failed.", cause);
-
-/// <summary>A stored row that can never be published as it is (unknown type, corrupt body).</summary>
-internal sealed class UnpublishableMessageException(string message) : Exception(message);

@@ -17,7 +17,7 @@ internal static class OutboxServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<OutboxSignal>();
-        services.AddSingleton<CommittedRows>();
+        services.AddSingleton<RelayQueue>();
         services.AddSingleton<TransactionalOutbox>();
         services.AddSingleton<OutboxRelay>();
         services.AddHostedService(provider => provider.GetRequiredService<OutboxRelay>());

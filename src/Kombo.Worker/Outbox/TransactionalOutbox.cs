@@ -13,7 +13,7 @@ namespace Kombo.Worker.Outbox;
 /// only then may the command be acknowledged.
 /// </summary>
 internal sealed class TransactionalOutbox(
-    IDatabaseWriter writer, CommittedRows committedRows, TimeProvider time, WorkerMetrics metrics, IOptions<OutboxOptions> options, IBus bus)
+    IDatabaseWriter writer, RelayQueue relayQueue, TimeProvider time, WorkerMetrics metrics, IOptions<OutboxOptions> options, IBus bus)
 {
     private readonly bool _bypassForBenchmark = options.Value.BypassForBenchmark;
 
@@ -56,7 +56,7 @@ internal sealed class TransactionalOutbox(
         {
             if (rows.Count > 0)
             {
-                committedRows.Add(rows);
+                relayQueue.Add(rows);
             }
         });
 

@@ -21,7 +21,7 @@ public sealed class OutboxRelayFailureTests
     private static Task CommitAsync(Harness harness, params OutgoingMessage[] messages) =>
         harness.Services.GetRequiredService<SqliteWriter>().WriteAsync(
             (connection, transaction) => OutboxStore.Append(connection, transaction, messages, TimeProvider.System.GetUtcNow()),
-            committed: harness.Services.GetRequiredService<CommittedRows>().Add);
+            committed: harness.Services.GetRequiredService<RelayQueue>().Add);
 
     private static long Attempts(Harness harness, OutgoingMessage message) =>
         harness.Count("SELECT attempts FROM outbox WHERE message_id = @Id", new { Id = message.MessageId.ToString() });

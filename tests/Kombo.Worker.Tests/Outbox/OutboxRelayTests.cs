@@ -34,7 +34,7 @@ public sealed class OutboxRelayTests
     private static Task CommitAsync(Harness harness, params OutgoingMessage[] messages) =>
         harness.Services.GetRequiredService<SqliteWriter>().WriteAsync(
             (connection, transaction) => OutboxStore.Append(connection, transaction, messages, TimeProvider.System.GetUtcNow()),
-            committed: harness.Services.GetRequiredService<CommittedRows>().Add);
+            committed: harness.Services.GetRequiredService<RelayQueue>().Add);
 
     [Fact]
     public async Task With_one_lane_every_event_is_published_in_commit_order_with_its_stored_ids()
@@ -142,7 +142,8 @@ public sealed class OutboxRelayTests
         await Harness.EventuallyAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL") == 1, "the poison row was parked");
         await Harness.EventuallyAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the other end user's row was published");
         await harness.StopRelayAsync();
-        Assert.Equal(0, await harness.NewRelay().RelayOnceAsync(CancellationToken.None));
+        // A queue of the test's own, which only sweeps the table: nothing hands it rows.
+        Assert.Empty(await ActivatorUtilities.CreateInstance<RelayQueue>(harness.Services).NextBatchAsync());
         var published = harness.Bus.Published.Select<LinkCreated>().Select(p => p.Context.MessageId).ToList();
         Assert.Equal([otherEndUser.MessageId], published.Select(id => id!.Value));
         Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL"));

@@ -105,12 +105,8 @@ internal sealed class Harness : IAsyncDisposable
 
     public WebhookEndpoint WebhookEndpoint => _provider.GetRequiredService<WebhookEndpoint>();
 
-    /// <summary>Stops the hosted relay, so a test can run rounds itself without two relays sharing one state.</summary>
+    /// <summary>Stops the hosted relay, so what it published and marked stays as it is while a test looks.</summary>
     public Task StopRelayAsync() => _provider.GetRequiredService<OutboxRelay>().StopAsync(CancellationToken.None);
-
-    /// <summary>A relay of the test's own, which only sweeps the table: nothing hands it rows.</summary>
-    public OutboxRelay NewRelay() => ActivatorUtilities.CreateInstance<OutboxRelay>(
-        _provider, new CommittedRows(new OutboxSignal(), TimeProvider.System), new OutboxSignal());
 
     /// <summary>Waits, bounded, until <paramref name="condition"/> holds.</summary>
     public static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
