@@ -6,24 +6,35 @@ namespace Kombo.Worker.Outbox;
 /// </summary>
 internal interface IOutboxPartitions
 {
-    /// <summary>The partitions owned now; a new list on every change, never changed in place.</summary>
-    IReadOnlyList<short> Owned { get; }
+    /// <summary>The partitions owned now, a new list on every change; null when this instance owns every one.</summary>
+    IReadOnlyList<int>? Owned { get; }
 
     /// <summary>
     /// Raised after <see cref="Owned"/> changed (the relay sweeps the table for partitions it gained, and stops
     /// publishing those it lost), and when another instance committed rows in owned partitions.
     /// </summary>
     event Action? Changed;
+
+    bool Owns(int partition);
+
+    /// <summary>Rows were committed here in a partition another instance owns: tell it, rather than wait for its poll.</summary>
+    void WakeOwner(int partition);
 }
 
 /// <summary>One instance on its own file: every partition is its own, always.</summary>
 internal sealed class AllOutboxPartitions : IOutboxPartitions
 {
-    public IReadOnlyList<short> Owned { get; } = [.. Enumerable.Range(0, OutboxPartition.Count).Select(p => (short)p)];
+    public IReadOnlyList<int>? Owned => null;
 
     public event Action? Changed
     {
         add { }
         remove { }
+    }
+
+    public bool Owns(int partition) => true;
+
+    public void WakeOwner(int partition)
+    {
     }
 }

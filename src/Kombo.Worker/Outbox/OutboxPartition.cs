@@ -13,7 +13,7 @@ internal static class OutboxPartition
     public const int Count = 16;
 
     /// <param name="orderingKey">The row's ordering key; rows without one have no order to keep and spread by message id.</param>
-    public static short Of(string? orderingKey, Guid messageId)
+    public static int Of(string? orderingKey, Guid messageId)
     {
         var hash = 2166136261u;
         if (orderingKey is null)
@@ -36,6 +36,6 @@ internal static class OutboxPartition
             }
         }
 
-        return (short)(hash % Count);
+        return (int)(hash % Count);
     }
 }

@@ -10,10 +10,10 @@ internal static class OutboxStore
     private const string InsertSql = """
         INSERT INTO outbox (message_id, message_type, body, correlation_id, conversation_id, initiator_id,
                             request_id, destination, ordering_key, created_at, next_attempt_at,
-                            trace_parent, trace_state, baggage)
+                            trace_parent, trace_state, baggage, partition_id)
         VALUES (@MessageId, @MessageType, @Body, @CorrelationId, @ConversationId, @InitiatorId,
                 @RequestId, @Destination, @OrderingKey, @CreatedAt, @CreatedAt,
-                @TraceParent, @TraceState, @Baggage)
+                @TraceParent, @TraceState, @Baggage, @PartitionId)
         RETURNING sequence
         """;
 
@@ -23,9 +23,10 @@ internal static class OutboxStore
         SELECT o.sequence AS Sequence, o.message_id AS MessageId, o.message_type AS MessageType, o.body AS Body,
                o.correlation_id AS CorrelationId, o.conversation_id AS ConversationId, o.initiator_id AS InitiatorId,
                o.request_id AS RequestId, o.destination AS Destination, o.ordering_key AS OrderingKey, o.attempts AS Attempts,
-               o.created_at AS CreatedAt, o.trace_parent AS TraceParent, o.trace_state AS TraceState, o.baggage AS Baggage
+               o.created_at AS CreatedAt, o.trace_parent AS TraceParent, o.trace_state AS TraceState, o.baggage AS Baggage,
+               o.partition_id AS PartitionId
         FROM outbox AS o
-        WHERE o.sent_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= @Now
+        WHERE o.sent_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= @Now /**partitions**/
           AND (o.ordering_key IS NULL OR NOT EXISTS (
                 SELECT 1 FROM outbox AS earlier
                 WHERE earlier.ordering_key = o.ordering_key AND earlier.sequence < o.sequence
@@ -38,16 +39,23 @@ internal static class OutboxStore
     // The end users whose next row must wait for an earlier one that failed (an outage failure costs no attempt but
     // leaves its error): the relay hands such users' new rows back to the table's order above.
     private const string HeldOrderingKeysSql = """
-        SELECT DISTINCT ordering_key FROM outbox
+        SELECT DISTINCT ordering_key FROM outbox AS o
         WHERE sent_at IS NULL AND ordering_key IS NOT NULL
-          AND (parked_at IS NOT NULL OR attempts > 0 OR last_error IS NOT NULL)
+          AND (parked_at IS NOT NULL OR attempts > 0 OR last_error IS NOT NULL) /**partitions**/
         """;
 
-    private const string MarkSentSql = "UPDATE outbox SET sent_at = @SentAt WHERE sequence = @Sequence";
+    // Only where other instances own partitions (PostgreSQL); a SQLite file's one worker reads them all.
+    private const string OwnedPartitionsFilter = "AND o.partition_id IN @Owned";
+
+    // A stale owner (one that lost its partition a moment ago) must not mark or fail a row its successor sent.
+    private const string MarkSentSql = "UPDATE outbox SET sent_at = @SentAt WHERE sequence IN @Sequences AND sent_at IS NULL";
+
+    // Keeps each statement's parameters well inside SQLite's and PostgreSQL's limits.
+    private const int MarkChunk = 1000;
 
     private const string RecordFailureSql = """
         UPDATE outbox
-        SET attempts = attempts + @CountsAsAttempt,
+        SET attempts = attempts + CASE WHEN @CountsAsAttempt THEN 1 ELSE 0 END,
             last_error = @Error,
             next_attempt_at = @NextAttemptAt,
             parked_at = CASE WHEN @Park THEN @Now END
@@ -74,17 +82,25 @@ internal static class OutboxStore
         return rows;
     }
 
-    public static IReadOnlyList<PendingMessage> ReadDue(DbConnection connection, DateTimeOffset now, int limit) =>
-        connection.Query<PendingMessage>(DueSql, new { Now = UnixTime.ToMs(now), Limit = limit }).AsList();
+    /// <param name="owned">The partitions to read; null for all of them.</param>
+    public static IReadOnlyList<PendingMessage> ReadDue(DbConnection connection, DateTimeOffset now, int limit, IReadOnlyList<int>? owned = null) =>
+        connection.Query<PendingMessage>(InPartitions(DueSql, owned), new { Now = UnixTime.ToMs(now), Limit = limit, Owned = owned }).AsList();
 
-    public static HashSet<string> ReadHeldOrderingKeys(DbConnection connection) =>
-        [.. connection.Query<string>(HeldOrderingKeysSql)];
+    /// <param name="owned">The partitions to read; null for all of them.</param>
+    public static HashSet<string> ReadHeldOrderingKeys(DbConnection connection, IReadOnlyList<int>? owned = null) =>
+        [.. connection.Query<string>(InPartitions(HeldOrderingKeysSql, owned), new { Owned = owned })];
+
+    private static string InPartitions(string sql, IReadOnlyList<int>? owned) =>
+        sql.Replace("/**partitions**/", owned is null ? "" : OwnedPartitionsFilter, StringComparison.Ordinal);
 
     public static void MarkSent(
         DbConnection connection, DbTransaction transaction, IEnumerable<long> sequences, DateTimeOffset now)
     {
         var sentAt = UnixTime.ToMs(now);
-        connection.Execute(MarkSentSql, sequences.Select(sequence => new { Sequence = sequence, SentAt = sentAt }), transaction);
+        foreach (var chunk in sequences.Chunk(MarkChunk))
+        {
+            connection.Execute(MarkSentSql, new { Sequences = chunk, SentAt = sentAt }, transaction);
+        }
     }
 
     public static void RecordFailures(

@@ -14,7 +14,7 @@ namespace Kombo.Worker.Outbox;
 /// The same session listens for the wake-ups other instances send after committing rows in partitions owned here.
 /// </summary>
 internal sealed partial class PostgreSqlOutboxPartitions(
-    IOptions<StorageOptions> storage, TimeProvider time, ILogger<PostgreSqlOutboxPartitions> logger)
+    IOptions<StorageOptions> storage, PostgreSqlOutboxWakeups wakeups, TimeProvider time, ILogger<PostgreSqlOutboxPartitions> logger)
     : BackgroundService, IOutboxPartitions
 {
     public const string Channel = "kombo_outbox";
@@ -39,13 +39,18 @@ internal sealed partial class PostgreSqlOutboxPartitions(
         """;
 
     private readonly string _instanceId = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
-    private readonly SortedSet<short> _owned = [];
-    private volatile IReadOnlyList<short> _snapshot = [];
+    private readonly SortedSet<int> _owned = [];
+    private volatile int[] _snapshot = [];
+    private volatile bool[] _owns = new bool[OutboxPartition.Count];
     private volatile bool _released;
 
-    public IReadOnlyList<short> Owned => _snapshot;
+    public IReadOnlyList<int>? Owned => _snapshot;
 
     public event Action? Changed;
+
+    public bool Owns(int partition) => _owns[partition];
+
+    public void WakeOwner(int partition) => wakeups.Wake(partition);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -130,7 +135,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             Publish();
             await Task.Delay(HandoverDelay, time, cancellationToken);
             await session.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@Space, @Partition)",
-                new { Space = LockSpace, Partition = (int)partition }, cancellationToken: cancellationToken));
+                new { Space = LockSpace, Partition = partition }, cancellationToken: cancellationToken));
             await session.ExecuteAsync(new CommandDefinition($"SELECT pg_notify('{Channel}', @Payload)",
                 new { Payload = "released" }, cancellationToken: cancellationToken));
             changed = true;
@@ -140,14 +145,14 @@ internal sealed partial class PostgreSqlOutboxPartitions(
         var start = (int)((uint)_instanceId.GetHashCode(StringComparison.Ordinal) % OutboxPartition.Count);
         for (var i = 0; i < OutboxPartition.Count && _owned.Count < target; i++)
         {
-            var partition = (short)((start + i) % OutboxPartition.Count);
+            var partition = (start + i) % OutboxPartition.Count;
             if (_owned.Contains(partition))
             {
                 continue;
             }
 
             var taken = await session.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_lock(@Space, @Partition)",
-                new { Space = LockSpace, Partition = (int)partition }, cancellationToken: cancellationToken));
+                new { Space = LockSpace, Partition = partition }, cancellationToken: cancellationToken));
             if (taken)
             {
                 _owned.Add(partition);
@@ -173,7 +178,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
         foreach (var part in payload.Split(','))
         {
-            if (short.TryParse(part, out var partition) && _snapshot.Contains(partition))
+            if (int.TryParse(part, out var partition) && partition is >= 0 and < OutboxPartition.Count && _owns[partition])
             {
                 Changed?.Invoke();
                 return;
@@ -194,6 +199,13 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
     private void Publish()
     {
+        var owns = new bool[OutboxPartition.Count];
+        foreach (var partition in _owned)
+        {
+            owns[partition] = true;
+        }
+
+        _owns = owns;
         _snapshot = [.. _owned];
         Changed?.Invoke();
     }

@@ -13,13 +13,13 @@ namespace Kombo.Worker.Outbox;
 internal sealed partial class PostgreSqlOutboxWakeups(PostgreSqlDatabase database, ILogger<PostgreSqlOutboxWakeups> logger)
     : BackgroundService
 {
-    private readonly Channel<short> _partitions = Channel.CreateUnbounded<short>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<int> _partitions = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true });
 
-    public void Wake(short partition) => _partitions.Writer.TryWrite(partition);
+    public void Wake(int partition) => _partitions.Writer.TryWrite(partition);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var pending = new SortedSet<short>();
+        var pending = new SortedSet<int>();
         try
         {
             while (await _partitions.Reader.WaitToReadAsync(stoppingToken))
