@@ -44,11 +44,8 @@ internal static class OutboxStore
           AND (parked_at IS NOT NULL OR attempts > 0 OR last_error IS NOT NULL) /**partitions**/
         """;
 
-    // Only where other instances own partitions (PostgreSQL); a SQLite file's one worker reads them all.
-    private const string OwnedPartitionsFilter = "AND o.partition_id IN @Owned";
-
-    // A stale owner (one that lost its partition a moment ago) must not mark or fail a row its successor sent.
-    private const string MarkSentSql = "UPDATE outbox SET sent_at = @SentAt WHERE sequence IN @Sequences AND sent_at IS NULL";
+    // A stale owner (one that lost its partition a moment ago) must not mark a row its successor sent again.
+    private const string MarkSentSql = "UPDATE outbox SET sent_at = @SentAt WHERE sequence IN /**sequences**/ AND sent_at IS NULL";
 
     // Keeps each statement's parameters well inside SQLite's and PostgreSQL's limits.
     private const int MarkChunk = 1000;
@@ -84,14 +81,15 @@ internal static class OutboxStore
 
     /// <param name="owned">The partitions to read; null for all of them.</param>
     public static IReadOnlyList<PendingMessage> ReadDue(DbConnection connection, DateTimeOffset now, int limit, IReadOnlyList<int>? owned = null) =>
-        connection.Query<PendingMessage>(InPartitions(DueSql, owned), new { Now = UnixTime.ToMs(now), Limit = limit, Owned = owned }).AsList();
+        connection.Query<PendingMessage>(InPartitions(DueSql, owned), new { Now = UnixTime.ToMs(now), Limit = limit }).AsList();
 
     /// <param name="owned">The partitions to read; null for all of them.</param>
     public static HashSet<string> ReadHeldOrderingKeys(DbConnection connection, IReadOnlyList<int>? owned = null) =>
-        [.. connection.Query<string>(InPartitions(HeldOrderingKeysSql, owned), new { Owned = owned })];
+        [.. connection.Query<string>(InPartitions(HeldOrderingKeysSql, owned))];
 
+    // Only where other instances own partitions (PostgreSQL); a SQLite file's one worker reads them all.
     private static string InPartitions(string sql, IReadOnlyList<int>? owned) =>
-        sql.Replace("/**partitions**/", owned is null ? "" : OwnedPartitionsFilter, StringComparison.Ordinal);
+        sql.Replace("/**partitions**/", owned is null ? "" : $"AND o.partition_id IN {SqlList.Of(owned)}", StringComparison.Ordinal);
 
     public static void MarkSent(
         DbConnection connection, DbTransaction transaction, IEnumerable<long> sequences, DateTimeOffset now)
@@ -99,7 +97,7 @@ internal static class OutboxStore
         var sentAt = UnixTime.ToMs(now);
         foreach (var chunk in sequences.Chunk(MarkChunk))
         {
-            connection.Execute(MarkSentSql, new { Sequences = chunk, SentAt = sentAt }, transaction);
+            connection.Execute(MarkSentSql.Replace("/**sequences**/", SqlList.Of(chunk), StringComparison.Ordinal), new { SentAt = sentAt }, transaction);
         }
     }
 

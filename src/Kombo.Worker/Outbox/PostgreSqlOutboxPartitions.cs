@@ -21,6 +21,9 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
 
+    // How often the session reads the wake-ups other instances sent (and proves itself alive between ticks).
+    private static readonly TimeSpan NotificationPoll = TimeSpan.FromMilliseconds(50);
+
     // An instance whose heartbeat is older than this no longer counts towards the fair share.
     private static readonly TimeSpan InstanceExpiry = TimeSpan.FromSeconds(5);
 
@@ -69,9 +72,9 @@ internal sealed partial class PostgreSqlOutboxPartitions(
                         nextTick = time.GetTimestamp() + (long)(Tick.TotalSeconds * time.TimestampFrequency);
                     }
 
-                    // Wakes for every notification: a commit in an owned partition, or partitions given back.
-                    var wait = -time.GetElapsedTime(nextTick);
-                    await session.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(1), stoppingToken);
+                    // Npgsql delivers the notifications that arrived meanwhile with any command's answer.
+                    await Task.Delay(NotificationPoll, time, stoppingToken);
+                    await session.ExecuteAsync(new CommandDefinition("SELECT 1", commandTimeout: 5, cancellationToken: stoppingToken));
                 }
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
@@ -128,16 +131,19 @@ internal sealed partial class PostgreSqlOutboxPartitions(
         var changed = false;
 
         // Given back from the top, a moment after they stopped being published here.
-        while (_owned.Count > target)
+        if (_owned.Count > target)
         {
-            var partition = _owned.Max;
-            _owned.Remove(partition);
+            var released = _owned.Reverse().Take(_owned.Count - target).ToList();
+            _owned.ExceptWith(released);
             Publish();
             await Task.Delay(HandoverDelay, time, cancellationToken);
-            await session.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@Space, @Partition)",
-                new { Space = LockSpace, Partition = partition }, cancellationToken: cancellationToken));
-            await session.ExecuteAsync(new CommandDefinition($"SELECT pg_notify('{Channel}', @Payload)",
-                new { Payload = "released" }, cancellationToken: cancellationToken));
+            foreach (var partition in released)
+            {
+                await session.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@Space, @Partition)",
+                    new { Space = LockSpace, Partition = partition }, cancellationToken: cancellationToken));
+            }
+
+            await session.ExecuteAsync(new CommandDefinition($"SELECT pg_notify('{Channel}', 'released')", cancellationToken: cancellationToken));
             changed = true;
         }
 
