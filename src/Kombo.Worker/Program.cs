@@ -25,7 +25,7 @@ if (ConfigurationCheck.Problems(app.Services) is { Count: > 0 } problems)
 }
 
 app.MapWorkerEndpoints();
-var writer = app.Services.GetRequiredService<SqliteWriter>();
+var writer = app.Services.GetRequiredService<IDatabaseWriter>();
 await app.RunAsync();
 
 // A non-zero exit, so the orchestrator sees a failure rather than a clean stop.

@@ -1,7 +1,7 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Contracts;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Connect;
 
@@ -15,7 +15,7 @@ internal static class ConnectLinkStore
                 @IntegrationTool, @LinkType, @LinkFingerprint, @CreatedAt, @ExpiresAt)
         """;
 
-    public static void Insert(SqliteConnection connection, SqliteTransaction transaction, Guid commandId, LinkCreated link) =>
+    public static void Insert(DbConnection connection, DbTransaction transaction, Guid commandId, LinkCreated link) =>
         connection.Execute(InsertSql, new
         {
             CommandId = commandId.ToString(),

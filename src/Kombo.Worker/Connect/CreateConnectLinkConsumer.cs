@@ -15,7 +15,7 @@ namespace Kombo.Worker.Connect;
 internal sealed partial class CreateConnectLinkConsumer(
     KomboClient kombo,
     TransactionalOutbox outbox,
-    SqliteDatabase database,
+    IDatabase database,
     TimeProvider time,
     IOptions<MessagingOptions> options,
     ILogger<CreateConnectLinkConsumer> logger) : IConsumer<CreateConnectLink>

@@ -16,7 +16,7 @@ namespace Kombo.Worker.Connect;
 internal sealed partial class CreateReconnectionLinkConsumer(
     KomboClient kombo,
     TransactionalOutbox outbox,
-    SqliteDatabase database,
+    IDatabase database,
     TimeProvider time,
     IOptions<MessagingOptions> options,
     ILogger<CreateReconnectionLinkConsumer> logger) : IConsumer<CreateReconnectionLink>

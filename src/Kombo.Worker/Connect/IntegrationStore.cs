@@ -1,7 +1,7 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Contracts;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Connect;
 
@@ -84,29 +84,30 @@ internal static class IntegrationStore
         """;
 
     private const string RecordStateChangeSql = """
-        INSERT OR IGNORE INTO integration_state_changes
+        INSERT INTO integration_state_changes
             (webhook_id, integration_id, state, setup_status, qa_status, updated_at, received_at, applied)
         VALUES (@WebhookId, @IntegrationId, @State, @SetupStatus, @QaStatus, @UpdatedAt, @Now, @Applied)
+        ON CONFLICT DO NOTHING
         """;
 
     public static IReadOnlyList<string> ConnectedIntegrationIds(
-        SqliteConnection connection, string endUserOriginId, string tool, SqliteTransaction? transaction = null) =>
+        DbConnection connection, string endUserOriginId, string tool, DbTransaction? transaction = null) =>
         connection.Query<string>(ConnectedIdsSql, new { EndUserOriginId = endUserOriginId, Tool = tool }, transaction).AsList();
 
     /// <summary>The oldest integration of the end user, recorded since <paramref name="since"/>, that no token claims.</summary>
     public static StoredIntegration? OldestUnclaimed(
-        SqliteConnection connection, SqliteTransaction transaction, string endUserOriginId, DateTimeOffset since) =>
+        DbConnection connection, DbTransaction transaction, string endUserOriginId, DateTimeOffset since) =>
         connection.QuerySingleOrDefault<StoredIntegration>(UnclaimedSql,
             new { EndUserOriginId = endUserOriginId, Since = UnixTime.ToMs(since) }, transaction);
 
-    public static bool IsClaimed(SqliteConnection connection, SqliteTransaction transaction, string integrationId) =>
+    public static bool IsClaimed(DbConnection connection, DbTransaction transaction, string integrationId) =>
         connection.ExecuteScalar<bool>(
             "SELECT EXISTS (SELECT 1 FROM token_redemptions WHERE integration_id = @IntegrationId)", new { IntegrationId = integrationId }, transaction);
 
-    public static StoredIntegration? Find(SqliteConnection connection, string integrationId, SqliteTransaction? transaction = null) =>
+    public static StoredIntegration? Find(DbConnection connection, string integrationId, DbTransaction? transaction = null) =>
         connection.QuerySingleOrDefault<StoredIntegration>(FindSql, new { IntegrationId = integrationId }, transaction);
 
-    public static void Upsert(SqliteConnection connection, SqliteTransaction transaction, IntegrationConnected integration) =>
+    public static void Upsert(DbConnection connection, DbTransaction transaction, IntegrationConnected integration) =>
         connection.Execute(UpsertRedeemedSql, new
         {
             integration.IntegrationId,
@@ -119,7 +120,7 @@ internal static class IntegrationStore
         }, transaction);
 
     /// <summary>Records an integration a webhook reported (created, deleted or changed), keeping what it leaves out.</summary>
-    public static void UpsertReported(SqliteConnection connection, SqliteTransaction transaction, ReportedIntegration integration, DateTimeOffset now) =>
+    public static void UpsertReported(DbConnection connection, DbTransaction transaction, ReportedIntegration integration, DateTimeOffset now) =>
         connection.Execute(UpsertReportedSql, new
         {
             integration.IntegrationId,
@@ -131,12 +132,12 @@ internal static class IntegrationStore
             Now = UnixTime.ToMs(now),
         }, transaction);
 
-    public static void MarkAnnounced(SqliteConnection connection, SqliteTransaction transaction, string integrationId, DateTimeOffset now) =>
+    public static void MarkAnnounced(DbConnection connection, DbTransaction transaction, string integrationId, DateTimeOffset now) =>
         connection.Execute(MarkAnnouncedSql, new { IntegrationId = integrationId, Now = UnixTime.ToMs(now) }, transaction);
 
     /// <returns>False when the integration was already deleted.</returns>
     public static bool MarkDeleted(
-        SqliteConnection connection, SqliteTransaction transaction, string integrationId, DateTimeOffset deletedAt, DateTimeOffset now) =>
+        DbConnection connection, DbTransaction transaction, string integrationId, DateTimeOffset deletedAt, DateTimeOffset now) =>
         connection.Execute(MarkDeletedSql, new
         {
             IntegrationId = integrationId,
@@ -150,7 +151,7 @@ internal static class IntegrationStore
     /// </summary>
     /// <returns>Whether the change was applied.</returns>
     public static bool RecordStateChange(
-        SqliteConnection connection, SqliteTransaction transaction, string webhookId, StateChange change, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, string webhookId, StateChange change, DateTimeOffset now)
     {
         var stored = Find(connection, change.IntegrationId, transaction);
         var updatedAt = UnixTime.ToMs(change.UpdatedAt);

@@ -12,8 +12,8 @@ namespace Kombo.Worker.Connect;
 /// forgets attempts of long-dead tokens.
 /// </summary>
 internal sealed partial class PendingRedemptionSweeper(
-    SqliteDatabase database,
-    SqliteWriter writer,
+    IDatabase database,
+    IDatabaseWriter writer,
     TransactionalOutbox outbox,
     TimeProvider time,
     IOptions<KomboOptions> options,

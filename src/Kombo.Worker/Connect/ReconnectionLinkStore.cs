@@ -1,7 +1,7 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Contracts;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Connect;
 
@@ -13,7 +13,7 @@ internal static class ReconnectionLinkStore
         VALUES (@CommandId, @CorrelationId, @IntegrationId, @LinkType, @LinkFingerprint, @CreatedAt, @ExpiresAt)
         """;
 
-    public static void Insert(SqliteConnection connection, SqliteTransaction transaction, Guid commandId, ReconnectionLinkCreated link) =>
+    public static void Insert(DbConnection connection, DbTransaction transaction, Guid commandId, ReconnectionLinkCreated link) =>
         connection.Execute(InsertSql, new
         {
             CommandId = commandId.ToString(),

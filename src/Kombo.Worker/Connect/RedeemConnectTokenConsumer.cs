@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Kombo.Contracts;
 using Kombo.Worker.KomboApi;
 using Kombo.Worker.Messaging;
@@ -5,7 +6,6 @@ using Kombo.Worker.Operations;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
 using MassTransit;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Connect;
@@ -23,8 +23,8 @@ namespace Kombo.Worker.Connect;
 internal sealed partial class RedeemConnectTokenConsumer(
     KomboClient kombo,
     TransactionalOutbox outbox,
-    SqliteWriter writer,
-    SqliteDatabase database,
+    IDatabaseWriter writer,
+    IDatabase database,
     TokenLocks tokenLocks,
     TimeProvider time,
     WorkerMetrics metrics,
@@ -229,7 +229,7 @@ internal sealed partial class RedeemConnectTokenConsumer(
     /// its rightful redemption must find the integration here. Answers any command pending on the token.
     /// </summary>
     private IReadOnlyList<OutgoingMessage> Record(
-        SqliteConnection connection, SqliteTransaction transaction,
+        DbConnection connection, DbTransaction transaction,
         string tokenHash, ConnectedIntegration integration, Guid eventId, DateTimeOffset now, out Redemption redemption)
     {
         var stored = IntegrationStore.Find(connection, integration.Id, transaction);

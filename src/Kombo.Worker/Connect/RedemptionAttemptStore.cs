@@ -1,6 +1,6 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Connect;
 
@@ -15,9 +15,10 @@ internal static class RedemptionAttemptStore
         """;
 
     private const string InsertSql = """
-        INSERT OR IGNORE INTO token_redemption_attempts
+        INSERT INTO token_redemption_attempts
             (token_hash, command_id, correlation_id, expected_end_user_origin_id, skip_origin_check, started_at)
         VALUES (@TokenHash, @CommandId, @CorrelationId, @ExpectedEndUserOriginId, @SkipOriginCheck, @Now)
+        ON CONFLICT DO NOTHING
         """;
 
     private const string CloseSql = """
@@ -82,7 +83,7 @@ internal static class RedemptionAttemptStore
     /// may already have spent the token.
     /// </summary>
     public static bool RecordAndCheckEarlier(
-        SqliteConnection connection, SqliteTransaction transaction, NewRedemptionAttempt attempt, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, NewRedemptionAttempt attempt, DateTimeOffset now)
     {
         var earlier = connection.ExecuteScalar<bool>(AnyOpenSql, new { attempt.TokenHash }, transaction);
         connection.Execute(InsertSql, new
@@ -98,15 +99,15 @@ internal static class RedemptionAttemptStore
     }
 
     /// <summary>This attempt did not spend the token (Kombo's answer shows it).</summary>
-    public static void Close(SqliteConnection connection, SqliteTransaction transaction, string tokenHash, Guid commandId, string closedAs) =>
+    public static void Close(DbConnection connection, DbTransaction transaction, string tokenHash, Guid commandId, string closedAs) =>
         connection.Execute(CloseSql, new { TokenHash = tokenHash, CommandId = commandId.ToString(), ClosedAs = closedAs }, transaction);
 
     /// <summary>The token's redemption is recorded: no attempt of it is open any more.</summary>
-    public static void CloseAll(SqliteConnection connection, SqliteTransaction transaction, string tokenHash, string closedAs) =>
+    public static void CloseAll(DbConnection connection, DbTransaction transaction, string tokenHash, string closedAs) =>
         connection.Execute(CloseAllSql, new { TokenHash = tokenHash, ClosedAs = closedAs }, transaction);
 
     public static void MarkPending(
-        SqliteConnection connection, SqliteTransaction transaction, string tokenHash, Guid commandId, AnswerAddress address, DateTimeOffset now) =>
+        DbConnection connection, DbTransaction transaction, string tokenHash, Guid commandId, AnswerAddress address, DateTimeOffset now) =>
         connection.Execute(MarkPendingSql, new
         {
             TokenHash = tokenHash,
@@ -117,26 +118,26 @@ internal static class RedemptionAttemptStore
             Now = UnixTime.ToMs(now),
         }, transaction);
 
-    public static IReadOnlyList<RedemptionAttempt> PendingForToken(SqliteConnection connection, SqliteTransaction transaction, string tokenHash) =>
+    public static IReadOnlyList<RedemptionAttempt> PendingForToken(DbConnection connection, DbTransaction transaction, string tokenHash) =>
         connection.Query<RedemptionAttempt>(PendingForTokenSql, new { TokenHash = tokenHash }, transaction).AsList();
 
     public static RedemptionAttempt? EarliestPendingForOrigin(
-        SqliteConnection connection, SqliteTransaction transaction, string originId, DateTimeOffset startedSince) =>
+        DbConnection connection, DbTransaction transaction, string originId, DateTimeOffset startedSince) =>
         connection.QuerySingleOrDefault<RedemptionAttempt>(EarliestPendingForOriginSql,
             new { OriginId = originId, StartedSince = UnixTime.ToMs(startedSince) }, transaction);
 
-    public static long? EarliestStart(SqliteConnection connection, SqliteTransaction transaction, string tokenHash) =>
+    public static long? EarliestStart(DbConnection connection, DbTransaction transaction, string tokenHash) =>
         connection.ExecuteScalar<long?>(EarliestStartSql, new { TokenHash = tokenHash }, transaction);
 
-    public static IReadOnlyList<RedemptionAttempt> PendingBefore(SqliteConnection connection, DateTimeOffset before, int limit) =>
+    public static IReadOnlyList<RedemptionAttempt> PendingBefore(DbConnection connection, DateTimeOffset before, int limit) =>
         connection.Query<RedemptionAttempt>(PendingBeforeSql, new { Before = UnixTime.ToMs(before), Limit = limit }).AsList();
 
-    public static int DeleteFinishedBefore(SqliteConnection connection, SqliteTransaction transaction, DateTimeOffset before, int limit) =>
+    public static int DeleteFinishedBefore(DbConnection connection, DbTransaction transaction, DateTimeOffset before, int limit) =>
         connection.Execute(DeleteFinishedSql, new { Before = UnixTime.ToMs(before), Limit = limit }, transaction);
 
     /// <returns>False when it was settled before.</returns>
     public static bool Settle(
-        SqliteConnection connection, SqliteTransaction transaction, string tokenHash, Guid commandId, string settledAs, DateTimeOffset now) =>
+        DbConnection connection, DbTransaction transaction, string tokenHash, Guid commandId, string settledAs, DateTimeOffset now) =>
         connection.Execute(SettleSql, new
         {
             TokenHash = tokenHash,

@@ -1,7 +1,7 @@
+using System.Data.Common;
 using Kombo.Contracts;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Connect;
 
@@ -30,7 +30,7 @@ internal static class RedemptionSettlement
     /// Claims <paramref name="integration"/> for the token and answers every command pending on it.
     /// </summary>
     public static IReadOnlyList<OutgoingMessage> Claim(
-        SqliteConnection connection, SqliteTransaction transaction, string tokenHash, StoredIntegration integration,
+        DbConnection connection, DbTransaction transaction, string tokenHash, StoredIntegration integration,
         Guid eventId, string settledAs, DateTimeOffset now)
     {
         if (TokenRedemptionStore.Find(connection, tokenHash, transaction) is null)
@@ -53,7 +53,7 @@ internal static class RedemptionSettlement
 
     /// <summary>An integration-created webhook was recorded: settles the oldest redemption it can answer.</summary>
     public static IReadOnlyList<OutgoingMessage> FromCreatedWebhook(
-        SqliteConnection connection, SqliteTransaction transaction, string integrationId, TimeSpan tokenLifetime, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, string integrationId, TimeSpan tokenLifetime, DateTimeOffset now)
     {
         var integration = IntegrationStore.Find(connection, integrationId, transaction);
         if (integration is not { EndUserOriginId: { } originId, DeletedAt: null }
@@ -70,7 +70,7 @@ internal static class RedemptionSettlement
 
     /// <summary>An integration already received that could be what the token made, or null.</summary>
     public static StoredIntegration? AlreadyReceived(
-        SqliteConnection connection, SqliteTransaction transaction, string tokenHash, string? expectedOriginId, TimeSpan tokenLifetime)
+        DbConnection connection, DbTransaction transaction, string tokenHash, string? expectedOriginId, TimeSpan tokenLifetime)
     {
         if (expectedOriginId is null || RedemptionAttemptStore.EarliestStart(connection, transaction, tokenHash) is not { } firstAttempt)
         {
@@ -81,7 +81,7 @@ internal static class RedemptionSettlement
     }
 
     public static IReadOnlyList<string> AlsoConnected(
-        SqliteConnection connection, SqliteTransaction transaction, string? originId, string tool, string integrationId) =>
+        DbConnection connection, DbTransaction transaction, string? originId, string tool, string integrationId) =>
         originId is null
             ? []
             : IntegrationStore.ConnectedIntegrationIds(connection, originId, tool, transaction).Where(id => id != integrationId).ToList();

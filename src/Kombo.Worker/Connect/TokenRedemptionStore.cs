@@ -1,6 +1,6 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Connect;
 
@@ -31,11 +31,11 @@ internal static class TokenRedemptionStore
     public static ExpiringRows Expiring { get; } = new("token_redemptions", (connection, transaction, cutoff, limit) =>
         connection.Execute(DeleteRedeemedBeforeSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction));
 
-    public static Redemption? Find(SqliteConnection connection, string tokenHash, SqliteTransaction? transaction = null) =>
+    public static Redemption? Find(DbConnection connection, string tokenHash, DbTransaction? transaction = null) =>
         connection.QuerySingleOrDefault<Redemption>(FindSql, new { TokenHash = tokenHash }, transaction);
 
     public static void Insert(
-        SqliteConnection connection, SqliteTransaction transaction, string tokenHash, string integrationId, Guid eventMessageId, DateTimeOffset now) =>
+        DbConnection connection, DbTransaction transaction, string tokenHash, string integrationId, Guid eventMessageId, DateTimeOffset now) =>
         connection.Execute(InsertSql, new
         {
             TokenHash = tokenHash,

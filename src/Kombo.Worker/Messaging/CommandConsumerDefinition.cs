@@ -37,7 +37,7 @@ internal abstract class CommandConsumerDefinition<TConsumer, TCommand> : Consume
         endpointConfigurator.UseMessageRetry(retry =>
         {
             retry.Exponential(int.MaxValue, _options.StorageRetryMinDelay, _options.StorageRetryMaxDelay, _options.StorageRetryMinDelay);
-            retry.Handle<SqliteException>(StorageFailures.IsEnvironmental);
+            retry.Handle<Exception>(StorageFailures.IsEnvironmental);
             retry.Handle<IOException>();
         });
 

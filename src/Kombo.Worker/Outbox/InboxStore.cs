@@ -1,6 +1,6 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Outbox;
 
@@ -12,8 +12,9 @@ internal static class InboxStore
         """;
 
     private const string InsertSql = """
-        INSERT OR IGNORE INTO inbox (message_id, consumer, correlation_id, outcome, received_at)
+        INSERT INTO inbox (message_id, consumer, correlation_id, outcome, received_at)
         VALUES (@MessageId, @Consumer, @CorrelationId, @Outcome, @ReceivedAt)
+        ON CONFLICT DO NOTHING
         """;
 
     private const string DeleteReceivedBeforeSql = """
@@ -21,11 +22,11 @@ internal static class InboxStore
             SELECT message_id, consumer FROM inbox WHERE received_at <= @Cutoff LIMIT @Limit)
         """;
 
-    public static bool HasHandled(SqliteConnection connection, Guid messageId, string consumer) =>
+    public static bool HasHandled(DbConnection connection, Guid messageId, string consumer) =>
         connection.ExecuteScalar<bool>(ExistsSql, new { MessageId = messageId.ToString(), Consumer = consumer });
 
     /// <summary>Records the command inside the caller's transaction; false when it was already there.</summary>
-    public static bool TryRecord(SqliteConnection connection, SqliteTransaction transaction, InboxEntry entry, DateTimeOffset now) =>
+    public static bool TryRecord(DbConnection connection, DbTransaction transaction, InboxEntry entry, DateTimeOffset now) =>
         connection.Execute(InsertSql, new
         {
             MessageId = entry.MessageId.ToString(),
@@ -36,7 +37,7 @@ internal static class InboxStore
         }, transaction) == 1;
 
     /// <summary>Deletes at most <paramref name="limit"/> entries received at or before the cutoff.</summary>
-    public static int DeleteReceivedBefore(SqliteConnection connection, SqliteTransaction transaction, DateTimeOffset cutoff, int limit) =>
+    public static int DeleteReceivedBefore(DbConnection connection, DbTransaction transaction, DateTimeOffset cutoff, int limit) =>
         connection.Execute(DeleteReceivedBeforeSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction);
 }
 

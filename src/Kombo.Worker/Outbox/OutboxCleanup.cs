@@ -1,6 +1,6 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Outbox;
@@ -10,7 +10,7 @@ namespace Kombo.Worker.Outbox;
 /// batches (<see cref="BatchedDelete"/>), then checkpoints the WAL.
 /// </summary>
 internal sealed partial class OutboxCleanup(
-    SqliteWriter writer,
+    IDatabaseWriter writer,
     IEnumerable<ExpiringRows> expiringRows,
     IOptions<OutboxOptions> options,
     TimeProvider time,
@@ -53,7 +53,7 @@ internal sealed partial class OutboxCleanup(
         return new CleanupResult(sent, inbox);
     }
 
-    private async Task<int> DeleteInBatchesAsync(Func<SqliteConnection, SqliteTransaction, int, int> deleteBatch, CancellationToken cancellationToken)
+    private async Task<int> DeleteInBatchesAsync(Func<DbConnection, DbTransaction, int, int> deleteBatch, CancellationToken cancellationToken)
     {
         var batchSize = _options.CleanupBatchSize;
         var total = await BatchedDelete.RunAsync(

@@ -45,6 +45,7 @@ internal static class OutboxPublishing
         TraceParent = message.TraceParent,
         TraceState = message.TraceState,
         Baggage = message.Baggage,
+        PartitionId = OutboxPartition.Of(message.OrderingKey, message.MessageId),
     };
 
     private static (object Message, Type Type) Materialize(PendingMessage row)

@@ -14,6 +14,7 @@ namespace Kombo.Worker.Outbox;
 internal sealed partial class OutboxRelay(
     IBus bus,
     RelayQueue queue,
+    IOutboxPartitions partitions,
     OutboxSignal signal,
     IOptions<OutboxOptions> options,
     TimeProvider time,
@@ -34,7 +35,15 @@ internal sealed partial class OutboxRelay(
             LogBypassedForBenchmark();
         }
 
-        await RelayUntilStoppedAsync(stoppingToken);
+        partitions.Changed += queue.PartitionsChanged;
+        try
+        {
+            await RelayUntilStoppedAsync(stoppingToken);
+        }
+        finally
+        {
+            partitions.Changed -= queue.PartitionsChanged;
+        }
 
         // Every confirmed row's mark, so a graceful stop does not publish those rows again after a restart.
         await queue.FlushMarksAsync();

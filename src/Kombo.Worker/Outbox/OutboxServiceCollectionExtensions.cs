@@ -1,4 +1,5 @@
 using Kombo.Worker.Operations;
+using Kombo.Worker.Storage;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
@@ -17,6 +18,19 @@ internal static class OutboxServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<OutboxSignal>();
+        if (configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() is { IsPostgreSql: true })
+        {
+            services.AddSingleton<PostgreSqlOutboxWakeups>();
+            services.AddHostedService(provider => provider.GetRequiredService<PostgreSqlOutboxWakeups>());
+            services.AddSingleton<PostgreSqlOutboxPartitions>();
+            services.AddSingleton<IOutboxPartitions>(provider => provider.GetRequiredService<PostgreSqlOutboxPartitions>());
+            services.AddHostedService(provider => provider.GetRequiredService<PostgreSqlOutboxPartitions>());
+        }
+        else
+        {
+            services.AddSingleton<IOutboxPartitions, AllOutboxPartitions>();
+        }
+
         services.AddSingleton<RelayQueue>();
         services.AddSingleton<TransactionalOutbox>();
         services.AddSingleton<OutboxRelay>();

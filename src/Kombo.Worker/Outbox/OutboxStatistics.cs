@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Worker.Storage;
 using Microsoft.Data.Sqlite;
@@ -9,7 +10,7 @@ namespace Kombo.Worker.Outbox;
 /// <see cref="OutboxMaxAge"/> (<see cref="InboxMaxAge"/> for the inbox, whose count walks a week of rows) however
 /// often it is scraped, and only when someone asks: the command path never queries for metrics.
 /// </summary>
-internal sealed class OutboxStatistics(SqliteDatabase database, TimeProvider time)
+internal sealed class OutboxStatistics(IDatabase database, TimeProvider time)
 {
     public static readonly TimeSpan OutboxMaxAge = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan InboxMaxAge = TimeSpan.FromSeconds(15);
@@ -31,13 +32,13 @@ internal sealed class OutboxStatistics(SqliteDatabase database, TimeProvider tim
     private long? _inboxRows;
     private DateTimeOffset _inboxReadAt;
 
-    public static OutboxCounts ReadOutbox(SqliteConnection connection)
+    public static OutboxCounts ReadOutbox(DbConnection connection)
     {
         var row = connection.QuerySingle<(long Pending, long? OldestPendingCreatedAt, long Parked)>(OutboxSql);
         return new OutboxCounts(row.Pending, row.OldestPendingCreatedAt is { } at ? UnixTime.FromMs(at) : null, row.Parked);
     }
 
-    public static long ReadInboxRows(SqliteConnection connection) => connection.ExecuteScalar<long>(InboxSql);
+    public static long ReadInboxRows(DbConnection connection) => connection.ExecuteScalar<long>(InboxSql);
 
     /// <exception cref="SqliteException">The database cannot be read.</exception>
     public OutboxCounts Outbox()

@@ -1,6 +1,6 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Outbox;
 
@@ -10,10 +10,10 @@ internal static class OutboxStore
     private const string InsertSql = """
         INSERT INTO outbox (message_id, message_type, body, correlation_id, conversation_id, initiator_id,
                             request_id, destination, ordering_key, created_at, next_attempt_at,
-                            trace_parent, trace_state, baggage)
+                            trace_parent, trace_state, baggage, partition_id)
         VALUES (@MessageId, @MessageType, @Body, @CorrelationId, @ConversationId, @InitiatorId,
                 @RequestId, @Destination, @OrderingKey, @CreatedAt, @CreatedAt,
-                @TraceParent, @TraceState, @Baggage)
+                @TraceParent, @TraceState, @Baggage, @PartitionId)
         RETURNING sequence
         """;
 
@@ -23,9 +23,10 @@ internal static class OutboxStore
         SELECT o.sequence AS Sequence, o.message_id AS MessageId, o.message_type AS MessageType, o.body AS Body,
                o.correlation_id AS CorrelationId, o.conversation_id AS ConversationId, o.initiator_id AS InitiatorId,
                o.request_id AS RequestId, o.destination AS Destination, o.ordering_key AS OrderingKey, o.attempts AS Attempts,
-               o.created_at AS CreatedAt, o.trace_parent AS TraceParent, o.trace_state AS TraceState, o.baggage AS Baggage
+               o.created_at AS CreatedAt, o.trace_parent AS TraceParent, o.trace_state AS TraceState, o.baggage AS Baggage,
+               o.partition_id AS PartitionId
         FROM outbox AS o
-        WHERE o.sent_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= @Now
+        WHERE o.sent_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= @Now /**partitions**/
           AND (o.ordering_key IS NULL OR NOT EXISTS (
                 SELECT 1 FROM outbox AS earlier
                 WHERE earlier.ordering_key = o.ordering_key AND earlier.sequence < o.sequence
@@ -38,16 +39,20 @@ internal static class OutboxStore
     // The end users whose next row must wait for an earlier one that failed (an outage failure costs no attempt but
     // leaves its error): the relay hands such users' new rows back to the table's order above.
     private const string HeldOrderingKeysSql = """
-        SELECT DISTINCT ordering_key FROM outbox
+        SELECT DISTINCT ordering_key FROM outbox AS o
         WHERE sent_at IS NULL AND ordering_key IS NOT NULL
-          AND (parked_at IS NOT NULL OR attempts > 0 OR last_error IS NOT NULL)
+          AND (parked_at IS NOT NULL OR attempts > 0 OR last_error IS NOT NULL) /**partitions**/
         """;
 
-    private const string MarkSentSql = "UPDATE outbox SET sent_at = @SentAt WHERE sequence = @Sequence";
+    // A stale owner (one that lost its partition a moment ago) must not mark a row its successor sent again.
+    private const string MarkSentSql = "UPDATE outbox SET sent_at = @SentAt WHERE sequence IN /**sequences**/ AND sent_at IS NULL";
+
+    // Keeps each statement's parameters well inside SQLite's and PostgreSQL's limits.
+    private const int MarkChunk = 1000;
 
     private const string RecordFailureSql = """
         UPDATE outbox
-        SET attempts = attempts + @CountsAsAttempt,
+        SET attempts = attempts + CASE WHEN @CountsAsAttempt THEN 1 ELSE 0 END,
             last_error = @Error,
             next_attempt_at = @NextAttemptAt,
             parked_at = CASE WHEN @Park THEN @Now END
@@ -61,7 +66,7 @@ internal static class OutboxStore
 
     /// <returns>The rows as written, with their sequence numbers, in commit order.</returns>
     public static IReadOnlyList<PendingMessage> Append(
-        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<OutgoingMessage> messages, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, IEnumerable<OutgoingMessage> messages, DateTimeOffset now)
     {
         var rows = new List<PendingMessage>();
         foreach (var message in messages)
@@ -74,21 +79,30 @@ internal static class OutboxStore
         return rows;
     }
 
-    public static IReadOnlyList<PendingMessage> ReadDue(SqliteConnection connection, DateTimeOffset now, int limit) =>
-        connection.Query<PendingMessage>(DueSql, new { Now = UnixTime.ToMs(now), Limit = limit }).AsList();
+    /// <param name="owned">The partitions to read; null for all of them.</param>
+    public static IReadOnlyList<PendingMessage> ReadDue(DbConnection connection, DateTimeOffset now, int limit, IReadOnlyList<int>? owned = null) =>
+        connection.Query<PendingMessage>(InPartitions(DueSql, owned), new { Now = UnixTime.ToMs(now), Limit = limit }).AsList();
 
-    public static HashSet<string> ReadHeldOrderingKeys(SqliteConnection connection) =>
-        [.. connection.Query<string>(HeldOrderingKeysSql)];
+    /// <param name="owned">The partitions to read; null for all of them.</param>
+    public static HashSet<string> ReadHeldOrderingKeys(DbConnection connection, IReadOnlyList<int>? owned = null) =>
+        [.. connection.Query<string>(InPartitions(HeldOrderingKeysSql, owned))];
+
+    // Only where other instances own partitions (PostgreSQL); a SQLite file's one worker reads them all.
+    private static string InPartitions(string sql, IReadOnlyList<int>? owned) =>
+        sql.Replace("/**partitions**/", owned is null ? "" : $"AND o.partition_id IN {SqlList.Of(owned)}", StringComparison.Ordinal);
 
     public static void MarkSent(
-        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<long> sequences, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, IEnumerable<long> sequences, DateTimeOffset now)
     {
         var sentAt = UnixTime.ToMs(now);
-        connection.Execute(MarkSentSql, sequences.Select(sequence => new { Sequence = sequence, SentAt = sentAt }), transaction);
+        foreach (var chunk in sequences.Chunk(MarkChunk))
+        {
+            connection.Execute(MarkSentSql.Replace("/**sequences**/", SqlList.Of(chunk), StringComparison.Ordinal), new { SentAt = sentAt }, transaction);
+        }
     }
 
     public static void RecordFailures(
-        SqliteConnection connection, SqliteTransaction transaction, IEnumerable<PublishFailure> failures, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, IEnumerable<PublishFailure> failures, DateTimeOffset now)
     {
         var at = UnixTime.ToMs(now);
         connection.Execute(RecordFailureSql, failures.Select(f => new
@@ -102,6 +116,6 @@ internal static class OutboxStore
         }), transaction);
     }
 
-    public static int DeleteSent(SqliteConnection connection, SqliteTransaction transaction, DateTimeOffset cutoff, int limit) =>
+    public static int DeleteSent(DbConnection connection, DbTransaction transaction, DateTimeOffset cutoff, int limit) =>
         connection.Execute(DeleteSentSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction);
 }

@@ -33,6 +33,9 @@ internal sealed record PendingMessage
 
     public string? Baggage { get; init; }
 
+    /// <summary>The row's <see cref="OutboxPartition"/>: which instance publishes it, on a shared database.</summary>
+    public int PartitionId { get; init; }
+
     /// <summary>When the commit holding the row became durable, for rows handed over by the writer (<see cref="RelayQueue.Add"/>).</summary>
     public DateTimeOffset? CommittedAt { get; init; }
 }

@@ -27,12 +27,18 @@ namespace Kombo.Worker.Outbox;
 /// publishes again at most the rows of those two marks and the publishes in flight (delivery is at least once; the
 /// stored message id lets subscribers drop repeats). A graceful stop waits for the marks.</item>
 /// </list>
+/// <item>Only owned partitions (<see cref="IOutboxPartitions"/>): rows committed here in another instance's partition
+/// wake that instance instead, a partition gained is swept, and handed-over rows of a partition lost are left to its
+/// new owner. On PostgreSQL, sequences are taken at insert and commits finish in any order: a row handed over below
+/// the last one swept asks for a sweep instead of being dropped.</item>
+/// </list>
 /// One lock guards all of it, and nothing waits under it. <see cref="NextBatchAsync"/> has one caller at a time (the
 /// relay's loop); everything else may be called from any thread.
 /// </summary>
 internal sealed partial class RelayQueue(
-    SqliteDatabase database,
-    SqliteWriter writer,
+    IDatabase database,
+    IDatabaseWriter writer,
+    IOutboxPartitions partitions,
     OutboxSignal signal,
     IOptions<OutboxOptions> options,
     TimeProvider time,
@@ -97,12 +103,31 @@ internal sealed partial class RelayQueue(
             {
                 foreach (var row in rows)
                 {
-                    if (row.Sequence > _sweptThrough)
+                    if (!partitions.Owns(row.PartitionId))
+                    {
+                        partitions.WakeOwner(row.PartitionId);
+                    }
+                    else if (row.Sequence > _sweptThrough)
                     {
                         _handedOver.Enqueue(row with { CommittedAt = committedAt });
                     }
+                    else if (database.IsShared)
+                    {
+                        _sweepNeeded = true;
+                    }
                 }
             }
+        }
+
+        signal.Notify();
+    }
+
+    /// <summary>The partitions owned changed, or another instance committed rows in one: the next batch is a sweep.</summary>
+    public void PartitionsChanged()
+    {
+        lock (_lock)
+        {
+            _sweepNeeded = true;
         }
 
         signal.Notify();
@@ -217,6 +242,11 @@ internal sealed partial class RelayQueue(
         var taken = new List<PendingMessage>(Math.Min(_options.BatchSize, _handedOver.Count));
         for (var i = 0; i < _options.BatchSize && _handedOver.TryDequeue(out var row); i++)
         {
+            if (!partitions.Owns(row.PartitionId))
+            {
+                continue;
+            }
+
             if (row.OrderingKey is null || !_heldOrderingKeys.Contains(row.OrderingKey))
             {
                 taken.Add(row);
@@ -233,11 +263,19 @@ internal sealed partial class RelayQueue(
         var limit = _options.BatchSize + outstanding.Count;
         IReadOnlyList<PendingMessage> due;
         HashSet<string> held;
+        var owned = partitions.Owned;
         try
         {
-            using var connection = database.Open();
-            due = OutboxStore.ReadDue(connection, now, limit);
-            held = OutboxStore.ReadHeldOrderingKeys(connection);
+            if (owned is { Count: 0 })
+            {
+                (due, held) = ([], []);
+            }
+            else
+            {
+                using var connection = database.Open();
+                due = OutboxStore.ReadDue(connection, now, limit, owned);
+                held = OutboxStore.ReadHeldOrderingKeys(connection, owned);
+            }
         }
         catch
         {

@@ -1,8 +1,8 @@
+using System.Data.Common;
 using System.Diagnostics;
 using Kombo.Worker.Operations;
 using Kombo.Worker.Storage;
 using MassTransit;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Outbox;
@@ -13,7 +13,7 @@ namespace Kombo.Worker.Outbox;
 /// only then may the command be acknowledged.
 /// </summary>
 internal sealed class TransactionalOutbox(
-    SqliteWriter writer, RelayQueue relayQueue, TimeProvider time, WorkerMetrics metrics, IOptions<OutboxOptions> options, IBus bus)
+    IDatabaseWriter writer, RelayQueue relayQueue, TimeProvider time, WorkerMetrics metrics, IOptions<OutboxOptions> options, IBus bus)
 {
     private readonly bool _bypassForBenchmark = options.Value.BypassForBenchmark;
 
@@ -28,7 +28,7 @@ internal sealed class TransactionalOutbox(
     /// <returns>False when the inbox already held the command (nothing was written).</returns>
     public async Task<bool> CommitAsync(
         InboxEntry entry,
-        Func<SqliteConnection, SqliteTransaction, DateTimeOffset, IReadOnlyList<OutgoingMessage>> work,
+        Func<DbConnection, DbTransaction, DateTimeOffset, IReadOnlyList<OutgoingMessage>> work,
         CancellationToken cancellationToken)
     {
         IReadOnlyList<OutgoingMessage> outgoing = [];

@@ -4,10 +4,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Kombo.Worker.Storage;
 
 /// <summary>
-/// Commits one tiny upsert through the <see cref="SqliteWriter"/>, the same queue and connection every command
+/// Commits one tiny upsert through the <see cref="IDatabaseWriter"/>, the same queue and connection every command
 /// uses: a full disk, a lost file or a stalled writer all show up here.
 /// </summary>
-internal sealed class DatabaseWritableCheck(SqliteWriter writer, TimeProvider time) : IHealthCheck
+internal sealed class DatabaseWritableCheck(IDatabaseWriter writer, TimeProvider time) : IHealthCheck
 {
     public const string Name = "database";
 

@@ -5,7 +5,7 @@ namespace Kombo.Worker.Storage;
 /// is the only way back. Readiness already fails meanwhile, because its probe write fails.
 /// </summary>
 internal sealed partial class DatabaseWriterWatchdog(
-    SqliteWriter writer, ILogger<DatabaseWriterWatchdog> logger, IHostApplicationLifetime? lifetime = null) : BackgroundService
+    IDatabaseWriter writer, ILogger<DatabaseWriterWatchdog> logger, IHostApplicationLifetime? lifetime = null) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Kombo.Worker.Storage;
 
@@ -8,4 +8,4 @@ namespace Kombo.Worker.Storage;
 /// </summary>
 /// <param name="DeleteBatch">Deletes at most <c>limit</c> rows recorded at or before <c>cutoff</c>; returns how many.</param>
 internal sealed record ExpiringRows(
-    string Table, Func<SqliteConnection, SqliteTransaction, DateTimeOffset, int, int> DeleteBatch);
+    string Table, Func<DbConnection, DbTransaction, DateTimeOffset, int, int> DeleteBatch);

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -5,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Kombo.Worker.Storage;
 
 /// <summary>The one place that knows how a connection to the worker's SQLite file is opened and tuned.</summary>
-internal sealed class SqliteDatabase
+internal sealed class SqliteDatabase : IDatabase
 {
     private readonly string _connectionString;
     private readonly string _pragmas;
@@ -33,6 +34,12 @@ internal sealed class SqliteDatabase
     }
 
     public string FilePath { get; }
+
+    public string Name => FilePath;
+
+    public bool IsShared => false;
+
+    DbConnection IDatabase.Open() => Open();
 
     public SqliteConnection Open()
     {

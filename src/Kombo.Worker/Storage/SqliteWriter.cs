@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -10,7 +11,7 @@ namespace Kombo.Worker.Storage;
 /// commit: one fsync for many commands). Each write runs in its own savepoint, so one failing write does not undo the
 /// others, and its task completes only once the commit holding it is durable.
 /// </summary>
-internal sealed class SqliteWriter : IAsyncDisposable
+internal sealed class SqliteWriter : IDatabaseWriter, IAsyncDisposable
 {
     private readonly Channel<IWrite> _queue = Channel.CreateUnbounded<IWrite>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SqliteDatabase _database;
@@ -39,7 +40,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
     /// any write's task completes.
     /// </param>
     public Task<T> WriteAsync<T>(
-        Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken = default, Action<T>? committed = null)
+        Func<DbConnection, DbTransaction, T> work, CancellationToken cancellationToken = default, Action<T>? committed = null)
     {
         var write = new Write<T>(work, committed, cancellationToken);
         Enqueue(write);
@@ -286,7 +287,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
     }
 
     private sealed class Write<T>(
-        Func<SqliteConnection, SqliteTransaction, T> work, Action<T>? committed, CancellationToken cancellationToken) : IWrite
+        Func<DbConnection, DbTransaction, T> work, Action<T>? committed, CancellationToken cancellationToken) : IWrite
     {
         private T? _result;
         private bool _executed;

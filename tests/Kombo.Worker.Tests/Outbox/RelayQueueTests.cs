@@ -31,7 +31,7 @@ public sealed class RelayQueueTests : IAsyncLifetime
     }
 
     private RelayQueue Queue(int batchSize = 100) => new(
-        _db.Database, _writer, new OutboxSignal(),
+        _db.Database, _writer, new AllOutboxPartitions(), new OutboxSignal(),
         Options.Create(new OutboxOptions { BatchSize = batchSize, PollInterval = PollInterval }),
         _clock, NullLogger<RelayQueue>.Instance);
 

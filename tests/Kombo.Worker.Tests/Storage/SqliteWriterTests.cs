@@ -135,14 +135,14 @@ public sealed class SqliteWriterTests : IAsyncLifetime
     [Fact]
     public async Task After_a_failed_commit_the_writer_reopens_on_a_new_native_handle()
     {
-        var before = await _writer.WriteAsync((connection, _) => connection.Handle!);
+        var before = await _writer.WriteAsync((connection, _) => ((SqliteConnection)connection).Handle!);
         await Assert.ThrowsAsync<SqliteException>(() => _writer.WriteAsync<int>((connection, _) =>
         {
             connection.Execute("ROLLBACK");
             throw new SqliteException("out of memory", 7);
         }));
 
-        var after = await _writer.WriteAsync((connection, _) => connection.Handle!);
+        var after = await _writer.WriteAsync((connection, _) => ((SqliteConnection)connection).Handle!);
 
         Assert.NotSame(before, after);
         Assert.True(before.IsClosed, "the old handle went back to the pool instead of being closed");

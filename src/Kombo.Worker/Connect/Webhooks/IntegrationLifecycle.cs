@@ -1,9 +1,9 @@
+using System.Data.Common;
 using Kombo.Contracts;
 using Kombo.Worker.KomboApi;
 using Kombo.Worker.Operations;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Connect.Webhooks;
@@ -42,7 +42,7 @@ internal sealed partial class IntegrationLifecycle(
     }
 
     private IReadOnlyList<OutgoingMessage> Created(
-        SqliteConnection connection, SqliteTransaction transaction, IntegrationCreatedWebhook webhook, Guid inboxId, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, IntegrationCreatedWebhook webhook, Guid inboxId, DateTimeOffset now)
     {
         var stored = IntegrationStore.Find(connection, webhook.IntegrationId, transaction);
         if (stored?.DeletedAt is not null)
@@ -93,7 +93,7 @@ internal sealed partial class IntegrationLifecycle(
     }
 
     private static IReadOnlyList<OutgoingMessage> Deleted(
-        SqliteConnection connection, SqliteTransaction transaction, IntegrationDeletedWebhook webhook, Guid inboxId, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, IntegrationDeletedWebhook webhook, Guid inboxId, DateTimeOffset now)
     {
         // Recorded even for an integration never seen, so that its integration-created, delivered late, announces nothing.
         IntegrationStore.UpsertReported(connection, transaction, Reported(webhook.IntegrationId, webhook.Tool, webhook.Category, webhook.EndUser), now);
@@ -115,7 +115,7 @@ internal sealed partial class IntegrationLifecycle(
     }
 
     private IReadOnlyList<OutgoingMessage> StateChanged(
-        SqliteConnection connection, SqliteTransaction transaction, IntegrationStateChangedWebhook webhook, Guid inboxId, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, IntegrationStateChangedWebhook webhook, Guid inboxId, DateTimeOffset now)
     {
         var stored = IntegrationStore.Find(connection, webhook.IntegrationId, transaction);
         if (stored is null)

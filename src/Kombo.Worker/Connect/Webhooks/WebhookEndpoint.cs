@@ -83,7 +83,7 @@ internal sealed partial class WebhookEndpoint(
     }
 
     private static bool IsStorageTrouble(Exception ex) =>
-        ex is SqliteException sqlite ? StorageFailures.IsEnvironmental(sqlite) : ex is IOException or ObjectDisposedException;
+        StorageFailures.IsEnvironmental(ex) || ex is IOException or ObjectDisposedException;
 
     private static Task AnswerAsync(HttpContext http, int status, string error)
     {
