@@ -13,6 +13,8 @@ using OpenTelemetry.Trace;
 namespace Kombo.Worker.Tests.Outbox;
 
 /// <summary>One trace from the consume of a command, through its Kombo call and commit, to the relay's publish.</summary>
+// Activity listeners see every span in the process: run alone, so that no other test's consume span is exported here.
+[Collection(nameof(OutboxTraceTests))]
 public sealed class OutboxTraceTests
 {
     [Fact]
@@ -69,3 +71,6 @@ public sealed class OutboxTraceTests
     private static bool IsConsume(Activity span) => span.Source.Name == DiagnosticHeaders.DefaultListenerName
         && span.Kind == ActivityKind.Consumer && span.DisplayName == "create-connect-link process";
 }
+
+[CollectionDefinition(nameof(OutboxTraceTests), DisableParallelization = true)]
+public sealed class OutboxTraceCollection;
