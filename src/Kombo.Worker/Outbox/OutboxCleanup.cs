@@ -7,11 +7,13 @@ namespace Kombo.Worker.Outbox;
 
 /// <summary>
 /// Deletes sent outbox rows, inbox rows and the features' <see cref="ExpiringRows"/> past their retention, in bounded
-/// batches (<see cref="BatchedDelete"/>), then checkpoints the WAL.
+/// batches (<see cref="BatchedDelete"/>), then checkpoints the WAL. On a shared database only the owner of partition 0
+/// cleans up, so that instances never delete the same rows side by side.
 /// </summary>
 internal sealed partial class OutboxCleanup(
     IDatabaseWriter writer,
     IEnumerable<ExpiringRows> expiringRows,
+    IOutboxPartitions partitions,
     IOptions<OutboxOptions> options,
     TimeProvider time,
     ILogger<OutboxCleanup> logger) : BackgroundService
@@ -23,6 +25,11 @@ internal sealed partial class OutboxCleanup(
         using var timer = new PeriodicTimer(_options.CleanupInterval, time);
         while (await WaitAsync(timer, stoppingToken))
         {
+            if (!partitions.Owns(0))
+            {
+                continue;
+            }
+
             try
             {
                 await CleanUpAsync(stoppingToken);

@@ -1,8 +1,8 @@
+using System.Data.Common;
 using System.Globalization;
 using Dapper;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.OutboxTool;
 
@@ -58,7 +58,7 @@ internal static class OutboxAdministration
         WHERE sequence = @Sequence AND parked_at IS NOT NULL AND sent_at IS NULL
         """;
 
-    public static OutboxStatus Status(SqliteConnection connection)
+    public static OutboxStatus Status(DbConnection connection)
     {
         var outbox = OutboxStatistics.ReadOutbox(connection);
         return new OutboxStatus(
@@ -66,18 +66,18 @@ internal static class OutboxAdministration
             connection.ExecuteScalar<long>(SentSql),
             OutboxStatistics.ReadInboxRows(connection),
             connection.Query<ErrorCount>(LastErrorsSql).AsList(),
-            SchemaMigrator.CurrentVersion(connection));
+            OutboxToolDatabase.SchemaVersion(connection));
     }
 
-    public static IReadOnlyList<ParkedRow> Parked(SqliteConnection connection, int limit) =>
+    public static IReadOnlyList<ParkedRow> Parked(DbConnection connection, int limit) =>
         connection.Query<ParkedRow>(ParkedSql, new { Limit = limit }).AsList();
 
     /// <returns>The rows put back in line (normally one).</returns>
     /// <exception cref="OutboxToolException">No row has that id, or none of those that do is parked.</exception>
-    public static IReadOnlyList<OutboxRow> Replay(SqliteConnection connection, string idOrSequence, DateTimeOffset now)
+    public static IReadOnlyList<OutboxRow> Replay(DbConnection connection, string idOrSequence, DateTimeOffset now)
     {
         var (sequence, messageId) = ParseId(idOrSequence);
-        using var transaction = connection.BeginTransaction(deferred: false);
+        using var transaction = connection.BeginTransaction();
         var rows = connection.Query<OutboxRow>(FindSql, new { Sequence = sequence, MessageId = messageId }, transaction).AsList();
         if (rows.Count == 0)
         {
@@ -100,9 +100,9 @@ internal static class OutboxAdministration
     }
 
     /// <summary>Every parked row, or those of one message type and whose last error contains a text, back to pending.</summary>
-    public static IReadOnlyList<OutboxRow> ReplayAll(SqliteConnection connection, string? messageType, string? errorContains, DateTimeOffset now)
+    public static IReadOnlyList<OutboxRow> ReplayAll(DbConnection connection, string? messageType, string? errorContains, DateTimeOffset now)
     {
-        using var transaction = connection.BeginTransaction(deferred: false);
+        using var transaction = connection.BeginTransaction();
         var rows = connection.Query<OutboxRow>(ParkedMatchingSql, new { MessageType = messageType, Error = errorContains }, transaction).AsList();
         connection.Execute(ReplaySql, rows.Select(r => new { r.Sequence, Now = UnixTime.ToMs(now) }), transaction);
         transaction.Commit();
@@ -110,12 +110,12 @@ internal static class OutboxAdministration
     }
 
     /// <summary>Deletes in batches of <see cref="PurgeBatchSize"/>, each its own short transaction, so a running worker never waits long.</summary>
-    public static long PurgeSent(SqliteConnection connection, DateTimeOffset cutoff)
+    public static long PurgeSent(DbConnection connection, DateTimeOffset cutoff)
     {
         // Each batch runs synchronously: the returned task has completed by the time it is read.
         var purge = BatchedDelete.RunAsync(_ =>
         {
-            using var transaction = connection.BeginTransaction(deferred: false);
+            using var transaction = connection.BeginTransaction();
             var deleted = OutboxStore.DeleteSent(connection, transaction, cutoff, PurgeBatchSize);
             transaction.Commit();
             return ValueTask.FromResult(deleted);

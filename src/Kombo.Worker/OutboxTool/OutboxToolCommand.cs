@@ -1,8 +1,10 @@
+using System.Data.Common;
 using System.Diagnostics;
 using Kombo.Worker.Hosting;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Kombo.Worker.OutboxTool;
 
@@ -36,15 +38,23 @@ internal static class OutboxToolCommand
             catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteErrorCodes.Busy or SqliteErrorCodes.Locked)
             {
                 throw new OutboxToolException(
-                    $"the database {database.FilePath} is locked by another writer; gave up after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.#} s, try again");
+                    $"the database {database.Name} is locked by another writer; gave up after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.#} s, try again");
             }
             catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteErrorCodes.NotADatabase)
             {
-                throw new OutboxToolException($"{database.FilePath} is not a SQLite database");
+                throw new OutboxToolException($"{database.Name} is not a SQLite database");
             }
             catch (SqliteException ex)
             {
-                throw new OutboxToolException($"SQLite error {ex.SqliteErrorCode} on {database.FilePath}: {ex.Message}");
+                throw new OutboxToolException($"SQLite error {ex.SqliteErrorCode} on {database.Name}: {ex.Message}");
+            }
+            catch (NpgsqlException ex)
+            {
+                throw new OutboxToolException($"PostgreSQL error on {database.Name}: {ex.Message}");
+            }
+            finally
+            {
+                (database as IDisposable)?.Dispose();
             }
         }
         catch (OutboxToolException ex)
@@ -54,7 +64,7 @@ internal static class OutboxToolCommand
         }
     }
 
-    private static void Execute(OutboxToolArguments arguments, SqliteDatabase database, SqliteConnection connection, OutboxToolContext context)
+    private static void Execute(OutboxToolArguments arguments, IDatabase database, DbConnection connection, OutboxToolContext context)
     {
         var output = context.Output;
         var now = context.Time.GetUtcNow();
@@ -64,11 +74,11 @@ internal static class OutboxToolCommand
                 var status = OutboxAdministration.Status(connection);
                 if (arguments.Json)
                 {
-                    OutboxToolJson.Status(output, database.FilePath, status, now);
+                    OutboxToolJson.Status(output, database.Name, status, now);
                 }
                 else
                 {
-                    OutboxToolOutput.Status(output, database.FilePath, status, now);
+                    OutboxToolOutput.Status(output, database.Name, status, now);
                 }
 
                 break;

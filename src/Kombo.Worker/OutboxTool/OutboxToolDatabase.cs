@@ -1,20 +1,24 @@
 using System.ComponentModel.DataAnnotations;
+using System.Data.Common;
+using Dapper;
 using Kombo.Worker.Hosting;
 using Kombo.Worker.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Kombo.Worker.OutboxTool;
 
 /// <summary>
-/// Finds the worker's database the way the worker does (Storage:DatabasePath from appsettings.json and the
-/// environment, relative to the settings file) and opens it through <see cref="SqliteDatabase"/> with a short busy
-/// timeout. It never creates a database: a missing file is an operator's typo, not an empty outbox.
+/// Finds the worker's database the way the worker does (the Storage settings from appsettings.json and the
+/// environment: a SQLite file relative to the settings file, opened with a short busy timeout, or the PostgreSQL
+/// database of Storage:ConnectionString). It never creates a database: a missing file is an operator's typo, not an
+/// empty outbox.
 /// </summary>
 internal static class OutboxToolDatabase
 {
-    public static SqliteDatabase Locate(string? databasePath, Func<string> locateSettings, TimeSpan busyTimeout)
+    public static IDatabase Locate(string? databasePath, Func<string> locateSettings, TimeSpan busyTimeout)
     {
         string root;
         StorageOptions storage;
@@ -37,6 +41,13 @@ internal static class OutboxToolDatabase
             storage = ReadStorageOptions(root);
         }
 
+        if (storage.IsPostgreSql)
+        {
+            return string.IsNullOrWhiteSpace(storage.ConnectionString)
+                ? throw new OutboxToolException("Storage:Provider is PostgreSql but Storage:ConnectionString is not set (Storage__ConnectionString)")
+                : new PostgreSqlDatabase(Options.Create(storage));
+        }
+
         var environment = new HostingEnvironment { ContentRootPath = root, ApplicationName = "Kombo.Worker" };
         var database = new SqliteDatabase(Options.Create(storage with { BusyTimeout = busyTimeout }), environment);
         if (!File.Exists(database.FilePath))
@@ -49,14 +60,14 @@ internal static class OutboxToolDatabase
     }
 
     /// <returns>An open connection to a database the worker has migrated.</returns>
-    public static SqliteConnection OpenMigrated(SqliteDatabase database)
+    public static DbConnection OpenMigrated(IDatabase database)
     {
         var connection = database.Open();
         try
         {
-            if (SchemaMigrator.CurrentVersion(connection) == 0)
+            if (SchemaVersion(connection) == 0)
             {
-                throw new OutboxToolException($"{database.FilePath} is not a Kombo.Worker database (it has no schema version)");
+                throw new OutboxToolException($"{database.Name} is not a Kombo.Worker database (it has no schema version)");
             }
 
             return connection;
@@ -65,6 +76,24 @@ internal static class OutboxToolDatabase
         {
             connection.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The version the worker migrated the database to: 0 for one it never did.</summary>
+    public static int SchemaVersion(DbConnection connection)
+    {
+        if (connection is SqliteConnection sqlite)
+        {
+            return SchemaMigrator.CurrentVersion(sqlite);
+        }
+
+        try
+        {
+            return connection.ExecuteScalar<int>("SELECT coalesce(max(version), 0) FROM schema_version");
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return 0;
         }
     }
 

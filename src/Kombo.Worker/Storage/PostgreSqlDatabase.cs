@@ -5,7 +5,7 @@ using Npgsql;
 namespace Kombo.Worker.Storage;
 
 /// <summary>The one place that knows how connections to a shared PostgreSQL database are made (Npgsql's pool).</summary>
-internal sealed class PostgreSqlDatabase : IDatabase, IAsyncDisposable
+internal sealed class PostgreSqlDatabase : IDatabase, IDisposable, IAsyncDisposable
 {
     public PostgreSqlDatabase(IOptions<StorageOptions> options)
     {
@@ -25,6 +25,8 @@ internal sealed class PostgreSqlDatabase : IDatabase, IAsyncDisposable
     public bool IsShared => true;
 
     public DbConnection Open() => DataSource.OpenConnection();
+
+    public void Dispose() => DataSource.Dispose();
 
     public ValueTask DisposeAsync() => DataSource.DisposeAsync();
 }

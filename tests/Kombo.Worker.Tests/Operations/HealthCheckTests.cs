@@ -59,7 +59,7 @@ public sealed class HealthCheckTests : IDisposable
     public async Task Database_is_healthy_when_a_write_through_the_writer_commits()
     {
         await using var writer = new SqliteWriter(_db.Database, Options.Create(new StorageOptions()));
-        var check = new DatabaseWritableCheck(writer, _clock);
+        var check = new DatabaseWritableCheck(_db.Database, writer, _clock);
 
         var result = await check.CheckHealthAsync(Context(check));
 
@@ -72,8 +72,9 @@ public sealed class HealthCheckTests : IDisposable
     {
         using var directory = new TempDirectory();
         var options = Options.Create(new StorageOptions { DatabasePath = directory.File("gone/worker.db") });
-        await using var writer = new SqliteWriter(new SqliteDatabase(options, new TestHostEnvironment(directory.Path)), options);
-        var check = new DatabaseWritableCheck(writer, _clock);
+        var database = new SqliteDatabase(options, new TestHostEnvironment(directory.Path));
+        await using var writer = new SqliteWriter(database, options);
+        var check = new DatabaseWritableCheck(database, writer, _clock);
 
         var result = await check.CheckHealthAsync(Context(check));
 

@@ -170,7 +170,7 @@ public sealed class SqliteWriterTests : IAsyncLifetime
         using var lifetime = new StoppableLifetime();
         var watchdog = new DatabaseWriterWatchdog(_writer, NullLogger<DatabaseWriterWatchdog>.Instance, lifetime);
         await watchdog.StartAsync(CancellationToken.None);
-        var check = new DatabaseWritableCheck(_writer, TimeProvider.System);
+        var check = new DatabaseWritableCheck(_database, _writer, TimeProvider.System);
         var context = new HealthCheckContext { Registration = new HealthCheckRegistration(DatabaseWritableCheck.Name, check, HealthStatus.Unhealthy, null) };
 
         _writer.BreakLoopForTesting(new InvalidOperationException("injected"));
