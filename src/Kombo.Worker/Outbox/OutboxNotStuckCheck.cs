@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Kombo.Worker.Operations;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -23,6 +24,10 @@ internal sealed class OutboxNotStuckCheck(OutboxStatistics statistics, IOptions<
         catch (SqliteException ex)
         {
             return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"The outbox cannot be read (SQLite error {ex.SqliteErrorCode}).", ex));
+        }
+        catch (DbException ex)
+        {
+            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"The outbox cannot be read ({ex.GetType().Name}).", ex));
         }
 
         var age = counts.OldestPendingAge(time.GetUtcNow());
