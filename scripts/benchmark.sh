@@ -8,6 +8,8 @@
 #   scripts/benchmark.sh --workload W1 --latency 0 --n 20000 --runs 3
 #   scripts/benchmark.sh --all --warmup 4000                 each run on a worker that has already handled 4,000 commands
 #   scripts/benchmark.sh --set Outbox__PublishLanes=32       any worker setting, as an environment variable
+#   scripts/benchmark.sh --storage postgresql --instances 3  3 workers on one PostgreSQL database of the run's own
+#   scripts/benchmark.sh --storage-matrix --n 4000           W1 L=0 and L=50 on SQLite x1, PostgreSQL x1 and x3, in rounds
 #   scripts/benchmark.sh --help                              every option
 #   KOMBO_ARTIFACTS_PATH=/tmp/art scripts/benchmark.sh       build into a private artifacts root
 #
@@ -23,6 +25,9 @@ results="$artifacts/benchmark/results.jsonl"
 
 if [[ " $* " != *" --help "* && " $* " != *" -h "* ]]; then
   scripts/rabbitmq.sh install >&2
+  if [[ " $* " == *" --storage postgres"* || " $* " == *" --storage-matrix "* ]]; then
+    scripts/postgres.sh install >&2
+  fi
 fi
 
 echo "benchmark: building tests/Kombo.Benchmark (Release) into $artifacts ..." >&2

@@ -20,9 +20,15 @@ public sealed record RunConfiguration
     /// <summary>One command at a time: the next is sent once the previous one's event arrived.</summary>
     public bool OneAtATime { get; init; }
 
+    /// <summary>A PostgreSQL database of the run's own (shared by its instances) instead of each worker's SQLite file.</summary>
+    public bool PostgreSql { get; init; }
+
+    /// <summary>Worker processes on the run's queues and database (more than one only on PostgreSQL).</summary>
+    public int Instances { get; init; } = 1;
+
     public string Label =>
-        $"{Workload} L={LatencyMs}" + (BypassOutbox ? " bypass" : "") + (OneAtATime ? " idle" : "") +
-        (Concurrency is { } c ? $" C={c}" : "");
+        $"{Workload} L={LatencyMs} {(PostgreSql ? "PostgreSQL" : "SQLite")} ×{Instances}" +
+        (BypassOutbox ? " bypass" : "") + (OneAtATime ? " idle" : "") + (Concurrency is { } c ? $" C={c}" : "");
 }
 
 public sealed record BenchmarkOptions
@@ -34,11 +40,16 @@ public sealed record BenchmarkOptions
           --workload W1|W2       W1: CreateConnectLink -> LinkCreated; W2: RedeemConnectToken -> IntegrationConnected (W1)
           --latency MS           the emulator answers after MS milliseconds (0)
           --n N                  commands per run (20000; 200 with --idle)
-          --runs R               runs per configuration; the table shows medians (1; 3 with --all)
+          --runs R               runs per configuration, in rounds that alternate the configurations; the table shows
+                                 medians (1; 3 with --all and --storage-matrix)
           --concurrency C        the worker's Messaging__ConcurrentMessageLimit (default: appsettings.json's)
           --bypass-outbox        worker with Outbox__BypassForBenchmark=true (benchmark-only switch)
           --idle                 one command at a time (relay latency when idle)
           --all                  W1 L=0, W1 L=50, W2 L=0, W1 bypass, W1 idle
+          --storage S            sqlite (each worker its own file) or postgresql (a database of the run's own on a
+                                 private PostgreSQL server, shared by the run's instances) (sqlite)
+          --instances I          worker processes on the same queues and database; above 1 needs postgresql (1)
+          --storage-matrix       W1 L=0 and W1 L=50, each on SQLite x1, PostgreSQL x1 and PostgreSQL x3 (3 runs each)
           --set KEY=VALUE        extra worker setting as an environment variable (repeatable), e.g. Outbox__PublishLanes=32
           --artifacts-path DIR   where the worker and emulator are built (default: this program's artifacts root)
           --timeout S            give up on a run after S seconds (900); a run also ends after 60 s without an event
@@ -75,7 +86,8 @@ public sealed record BenchmarkOptions
         int latency = 0;
         int? n = null, runs = null, concurrency = null;
         var warmup = 0;
-        bool bypass = false, idle = false, all = false, keepLogs = false, noBuild = false;
+        bool bypass = false, idle = false, all = false, matrix = false, postgreSql = false, keepLogs = false, noBuild = false;
+        var instances = 1;
         string? artifacts = null, jsonOut = null;
         var timeout = 900;
         var settings = new Dictionary<string, string?>();
@@ -95,6 +107,16 @@ public sealed record BenchmarkOptions
                 case "--bypass-outbox": bypass = true; break;
                 case "--idle": idle = true; break;
                 case "--all": all = true; break;
+                case "--storage-matrix": matrix = true; break;
+                case "--storage":
+                    postgreSql = Value().ToLowerInvariant() switch
+                    {
+                        "sqlite" => false,
+                        "postgresql" or "postgres" => true,
+                        _ => throw new ArgumentException("--storage must be sqlite or postgresql."),
+                    };
+                    break;
+                case "--instances": instances = Number(); break;
                 case "--keep-logs": keepLogs = true; break;
                 case "--no-build": noBuild = true; break;
                 case "--warmup": warmup = Number(); break;
@@ -121,14 +143,24 @@ public sealed record BenchmarkOptions
             throw new ArgumentException("--workload must be W1 or W2.");
         }
 
-        if (n is 0 || runs is 0 || timeout == 0)
+        if (n is 0 || runs is 0 || timeout == 0 || instances == 0)
         {
-            throw new ArgumentException("--n, --runs and --timeout must be at least 1.");
+            throw new ArgumentException("--n, --runs, --instances and --timeout must be at least 1.");
+        }
+
+        if (instances > 1 && !postgreSql && !matrix)
+        {
+            throw new ArgumentException("--instances above 1 needs --storage postgresql: a SQLite file belongs to one worker.");
+        }
+
+        if (matrix && all)
+        {
+            throw new ArgumentException("--storage-matrix and --all are two different sets of runs; choose one.");
         }
 
         var options = new BenchmarkOptions
         {
-            Runs = runs ?? (all ? 3 : 1),
+            Runs = runs ?? (all || matrix ? 3 : 1),
             ArtifactsPath = artifacts,
             RunTimeout = TimeSpan.FromSeconds(timeout),
             JsonOut = jsonOut,
@@ -141,17 +173,36 @@ public sealed record BenchmarkOptions
             options.WorkerSettings[key] = value;
         }
 
-        if (all)
+        if (matrix)
+        {
+            foreach (var latencyMs in new[] { 0, 50 })
+            {
+                foreach (var (onPostgreSql, count) in new[] { (false, 1), (true, 1), (true, 3) })
+                {
+                    options.Configurations.Add(new RunConfiguration
+                    {
+                        Workload = "W1",
+                        N = n ?? 20_000,
+                        LatencyMs = latencyMs,
+                        Concurrency = concurrency,
+                        PostgreSql = onPostgreSql,
+                        Instances = count,
+                    });
+                }
+            }
+        }
+        else if (all)
         {
             var count = n ?? 20_000;
-            options.Configurations.AddRange(
+            RunConfiguration[] every =
             [
                 new RunConfiguration { Workload = "W1", N = count, LatencyMs = 0, Concurrency = concurrency },
                 new RunConfiguration { Workload = "W1", N = count, LatencyMs = 50, Concurrency = concurrency },
                 new RunConfiguration { Workload = "W2", N = count, LatencyMs = 0, Concurrency = concurrency },
                 new RunConfiguration { Workload = "W1", N = count, LatencyMs = 0, Concurrency = concurrency, BypassOutbox = true },
                 new RunConfiguration { Workload = "W1", N = 200, LatencyMs = 0, Concurrency = concurrency, OneAtATime = true },
-            ]);
+            ];
+            options.Configurations.AddRange(every.Select(c => c with { PostgreSql = postgreSql, Instances = instances }));
         }
         else
         {
@@ -163,6 +214,8 @@ public sealed record BenchmarkOptions
                 Concurrency = concurrency,
                 BypassOutbox = bypass,
                 OneAtATime = idle,
+                PostgreSql = postgreSql,
+                Instances = instances,
             });
         }
 

@@ -3,17 +3,21 @@ using System.Globalization;
 using System.Text.Json;
 using Kombo.Emulator.EndUser;
 using Kombo.Testing;
+using Npgsql;
 
 namespace Kombo.Benchmark;
 
 /// <summary>
-/// The parts a run needs: one RabbitMQ node and one emulator for the whole benchmark, and for each run a fresh virtual
-/// host and a fresh worker process (fresh database), configured from the top-level appsettings.json as a user runs it.
+/// The parts a run needs: one RabbitMQ node, one emulator and (when a configuration needs it) one PostgreSQL server for
+/// the whole benchmark, and for each run a fresh virtual host, a fresh database (each worker's SQLite file, or one
+/// PostgreSQL database shared by the run's instances) and fresh worker processes, configured from the top-level
+/// appsettings.json as a user runs them.
 /// </summary>
 public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPath, TextWriter progress) : IAsyncDisposable
 {
     private BrokerNode? _broker;
     private EmulatorProcess? _emulator;
+    private PostgresNode? _postgres;
     private int _runNumber;
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -39,6 +43,12 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
             },
         }, cancellationToken);
         progress.WriteLine($"benchmark: emulator on {_emulator.BaseAddress}");
+        if (options.Configurations.Any(c => c.PostgreSql))
+        {
+            progress.WriteLine("benchmark: starting a PostgreSQL server of its own ...");
+            _postgres = await PostgresNode.StartNewAsync(cancellationToken);
+            progress.WriteLine($"benchmark: PostgreSQL on {_postgres.Host}:{_postgres.Port} (fsync on, the server's defaults otherwise; data in {_postgres.ClusterDirectory})");
+        }
     }
 
     public async Task<RunResult> RunAsync(RunConfiguration configuration, int run, CancellationToken cancellationToken)
@@ -59,29 +69,21 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
             ? await emulator.Client.IssueTokensAsync(configuration.N + options.Warmup, cancellationToken: cancellationToken)
             : null;
 
-        var workerOptions = new WorkerProcessOptions
+        var connectionString = configuration.PostgreSql ? await _postgres!.CreateDatabaseAsync(cancellationToken) : null;
+        var workerOptions = Enumerable.Range(0, configuration.Instances)
+            .Select(_ => WorkerOptions(configuration, number, broker, virtualHost, emulator, connectionString))
+            .ToList();
+        await using var workers = await WorkerGroup.StartAsync(workerOptions, cancellationToken);
+        foreach (var worker in workers.Workers)
         {
-            ArtifactsPath = artifactsPath,
-            BuildIfMissing = false,
-            DataDirectory = options.KeepLogs ? Directory.CreateTempSubdirectory($"kombo-bench-{number}-").FullName : null,
-        }.UseBroker(broker, virtualHost).UseEmulator(emulator);
-        if (configuration.Concurrency is { } concurrency)
-        {
-            workerOptions.Environment["Messaging__ConcurrentMessageLimit"] = concurrency.ToString(CultureInfo.InvariantCulture);
+            progress.WriteLine($"{tag} worker pid {worker.Pid} ready on {worker.Url} (log: {worker.LogFile})");
         }
 
-        if (configuration.BypassOutbox)
+        if (connectionString is not null &&
+            await workers.WaitForPartitionsSharedAsync(connectionString, TimeSpan.FromSeconds(30), cancellationToken) is { } unshared)
         {
-            workerOptions.Environment["Outbox__BypassForBenchmark"] = "true";
+            progress.WriteLine($"{tag} the instances did not share the outbox partitions out: {unshared}");
         }
-
-        foreach (var (key, value) in options.WorkerSettings)
-        {
-            workerOptions.Environment[key] = value;
-        }
-
-        await using var worker = await WorkerProcess.StartAsync(workerOptions, cancellationToken);
-        progress.WriteLine($"{tag} worker pid {worker.Pid} ready on {worker.Url} (log: {worker.LogFile})");
         await using var amqp = await AmqpClient.ConnectAsync(broker, virtualHost, "kombo-benchmark", cancellationToken);
         await amqp.SubscribeAsync(workload, (id, failure) =>
         {
@@ -91,7 +93,6 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
             }
         }, cancellationToken);
         var destination = new Uri($"rabbitmq://{broker.Host}:{broker.Port}/{virtualHost}/{workload.Queue}");
-        var metrics = new MetricsScraper(worker.Url);
         if (warmup is not null)
         {
             // Not measured: brings a fresh worker to the state of one that has been running (JIT, pools, caches).
@@ -101,8 +102,9 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
             progress.WriteLine($"{tag} warm-up: {warmup.Distinct}/{warmup.N} events in {warmup.Seconds:0.0} s{(warmed is null ? "" : "; " + warmed)}");
         }
 
-        var relayBefore = await metrics.RelayLatencyAsync(cancellationToken);
-        var cpuBefore = worker.CpuTime;
+        var relayBefore = await workers.RelayLatencyAsync(cancellationToken);
+        var cpuBefore = workers.CpuTime;
+        var databaseCpuBefore = DatabaseCpu(configuration);
         var command = Commands(workload, tracker, tokens, 0, destination);
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -132,26 +134,33 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
 
         // Stragglers: a duplicate may arrive just after the last distinct event.
         await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-        var relay = (await metrics.RelayLatencyAsync(cancellationToken)).Minus(relayBefore);
-        var cpu = worker.CpuTime - cpuBefore;
-        var rss = worker.PeakRssMb;
+        var relay = (await workers.RelayLatencyAsync(cancellationToken)).Minus(relayBefore);
+        var cpu = workers.CpuTime - cpuBefore;
+        var databaseCpu = DatabaseCpu(configuration) - databaseCpuBefore;
+        var rss = workers.PeakRssMb;
+        var totalRss = workers.TotalPeakRssMb;
         if (ended is not null)
         {
-            progress.WriteLine($"{tag} {ended}; last worker lines:{Environment.NewLine}{worker.Tail(20)}");
+            progress.WriteLine($"{tag} {ended}; last worker lines:{Environment.NewLine}{workers.Tail(20)}");
         }
 
-        if (!metrics.Available && configuration.BypassOutbox is false)
+        if (!workers.MetricsAvailable && configuration.BypassOutbox is false)
         {
             progress.WriteLine($"{tag} the worker has no /metrics endpoint with the relay latency histogram: relay latency not reported");
         }
 
         if (options.KeepLogs)
         {
-            progress.WriteLine($"{tag} worker log and database kept in {worker.DataDirectory}");
+            progress.WriteLine($"{tag} worker logs and databases kept in {string.Join(", ", workers.Workers.Select(w => w.DataDirectory))}" +
+                (connectionString is null ? "" : "; the PostgreSQL database stays until the server stops at the end"));
         }
 
-        await worker.StopAsync();
+        await workers.StopAsync();
         await TryDeleteVirtualHostAsync(broker, virtualHost);
+        if (connectionString is not null && !options.KeepLogs)
+        {
+            await TryDropDatabaseAsync(connectionString);
+        }
 
         var latencies = tracker.SortedLatenciesMs();
         return new RunResult
@@ -166,12 +175,69 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
             LatencyP50Ms = Percentiles.Of(latencies, 50),
             LatencyP99Ms = Percentiles.Of(latencies, 99),
             WorkerPeakRssMb = rss,
+            WorkersPeakRssMb = totalRss,
+            DatabaseCpuSeconds = databaseCpu?.TotalSeconds,
             Failures = tracker.Failures,
             RelayP50Ms = relay.Quantile(0.50),
             RelayP99Ms = relay.Quantile(0.99),
             WorkerCpuSeconds = cpu?.TotalSeconds,
             Warmup = warmup?.N ?? 0,
         };
+    }
+
+    private WorkerProcessOptions WorkerOptions(
+        RunConfiguration configuration, int number, BrokerNode broker, string virtualHost, EmulatorProcess emulator, string? connectionString)
+    {
+        var workerOptions = new WorkerProcessOptions
+        {
+            ArtifactsPath = artifactsPath,
+            BuildIfMissing = false,
+            DataDirectory = options.KeepLogs ? Directory.CreateTempSubdirectory($"kombo-bench-{number}-").FullName : null,
+        }.UseBroker(broker, virtualHost).UseEmulator(emulator);
+        if (connectionString is not null)
+        {
+            // The worker's defaults otherwise (its pool, Storage:WriterConnections), as a user runs it.
+            workerOptions.Environment["Storage__Provider"] = "PostgreSql";
+            workerOptions.Environment["Storage__ConnectionString"] = connectionString;
+        }
+
+        if (configuration.Concurrency is { } concurrency)
+        {
+            workerOptions.Environment["Messaging__ConcurrentMessageLimit"] = concurrency.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (configuration.BypassOutbox)
+        {
+            workerOptions.Environment["Outbox__BypassForBenchmark"] = "true";
+        }
+
+        foreach (var (key, value) in options.WorkerSettings)
+        {
+            workerOptions.Environment[key] = value;
+        }
+
+        return workerOptions;
+    }
+
+    // SQLite works inside the worker; PostgreSQL in processes of its own, counted here.
+    private TimeSpan? DatabaseCpu(RunConfiguration configuration) =>
+        configuration.PostgreSql && _postgres is not null ? ServerCpu.OfPostgreSql(_postgres.ClusterDirectory) : null;
+
+    // A finished run's database would otherwise stay on the server, and its autovacuum would cost the later runs.
+    private async Task TryDropDatabaseAsync(string connectionString)
+    {
+        try
+        {
+            var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
+            await using var connection = new NpgsqlConnection(_postgres!.ConnectionString());
+            await connection.OpenAsync(CancellationToken.None);
+            await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", connection);
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (NpgsqlException ex)
+        {
+            progress.WriteLine($"benchmark: could not drop a run's database ({ex.Message}); it goes with the server");
+        }
     }
 
     /// <summary>Command <c>i</c> of a tracker; W2 takes token <c>offset + i</c>, W1 end user <c>offset + i</c>.</summary>
@@ -282,6 +348,11 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
         if (_broker is not null)
         {
             await _broker.DisposeAsync();
+        }
+
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
         }
     }
 }

@@ -37,9 +37,10 @@ await using (var runner = new BenchmarkRunner(options, artifacts, progress))
     try
     {
         await runner.StartAsync(stop.Token);
-        foreach (var configuration in options.Configurations)
+        // In rounds, each configuration once per round: the machine's drift spreads over all of them alike.
+        for (var run = 1; run <= options.Runs; run++)
         {
-            for (var run = 1; run <= options.Runs; run++)
+            foreach (var configuration in options.Configurations)
             {
                 var result = await runner.RunAsync(configuration, run, stop.Token);
                 results.Add(result);

@@ -25,6 +25,18 @@ public sealed record HistogramSnapshot(IReadOnlyList<(double UpperBound, double 
         return new([.. Buckets.Select(b => (b.UpperBound, b.Cumulative - before.GetValueOrDefault(b.UpperBound)))]);
     }
 
+    /// <summary>Both histograms in one, as if one process had recorded them (the bucket bounds are the worker's).</summary>
+    public HistogramSnapshot Plus(HistogramSnapshot other)
+    {
+        var sum = Buckets.ToDictionary(b => b.UpperBound, b => b.Cumulative);
+        foreach (var (bound, cumulative) in other.Buckets)
+        {
+            sum[bound] = sum.GetValueOrDefault(bound) + cumulative;
+        }
+
+        return new([.. sum.OrderBy(b => b.Key).Select(b => (b.Key, b.Value))]);
+    }
+
     public double? Quantile(double q)
     {
         if (Count <= 0)

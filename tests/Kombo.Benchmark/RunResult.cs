@@ -25,7 +25,14 @@ public sealed record RunResult
 
     public double LatencyP99Ms { get; init; }
 
+    /// <summary>The highest peak RSS of one worker process.</summary>
     public double WorkerPeakRssMb { get; init; }
+
+    /// <summary>The peak RSS of all the run's worker processes added up.</summary>
+    public double WorkersPeakRssMb { get; init; }
+
+    /// <summary>CPU time of the PostgreSQL server (all its processes) during the run; null on SQLite, which runs inside the worker.</summary>
+    public double? DatabaseCpuSeconds { get; init; }
 
     public int Failures { get; init; }
 
@@ -64,6 +71,10 @@ public sealed record RunResult
             Number(json, "relay_latency_ms_p50", RelayP50Ms);
             Number(json, "relay_latency_ms_p99", RelayP99Ms);
             Number(json, "worker_cpu_s", WorkerCpuSeconds);
+            json.WriteString("storage", Configuration.PostgreSql ? "postgresql" : "sqlite");
+            json.WriteNumber("instances", Configuration.Instances);
+            json.WriteNumber("workers_peak_rss_mb", Math.Round(WorkersPeakRssMb, 1));
+            Number(json, "database_cpu_s", DatabaseCpuSeconds);
             json.WriteEndObject();
         }
 
@@ -89,8 +100,8 @@ public static class ResultsTable
     public static string Render(IReadOnlyList<RunResult> results)
     {
         var text = new StringBuilder();
-        text.AppendLine("| configuration | runs | n | C | received | dup (max) | lost (max) | s | events/s | p50 ms | p99 ms | relay p50 ms | relay p99 ms | worker RSS MB | worker CPU s |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| configuration | runs | n | C | received | dup (max) | lost (max) | s | events/s | p50 ms | p99 ms | relay p50 ms | relay p99 ms | worker RSS MB | worker CPU s | worker CPU s / 1k cmd | PostgreSQL CPU s / 1k cmd |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var group in results.GroupBy(r => r.Configuration.Label))
         {
             var runs = group.ToList();
@@ -99,7 +110,9 @@ public static class ResultsTable
                 $"{runs.Max(r => r.Duplicates)} | {runs.Max(r => r.Lost)} | {Median(runs, r => r.Seconds):0.00} | " +
                 $"{Median(runs, r => r.ThroughputPerSecond):0} | {Median(runs, r => r.LatencyP50Ms):0.0} | {Median(runs, r => r.LatencyP99Ms):0.0} | " +
                 $"{Show(Median(runs, r => r.RelayP50Ms))} | {Show(Median(runs, r => r.RelayP99Ms))} | " +
-                $"{Median(runs, r => r.WorkerPeakRssMb):0} | {Show(Median(runs, r => r.WorkerCpuSeconds))} |"));
+                $"{Median(runs, r => r.WorkerPeakRssMb):0} | {Show(Median(runs, r => r.WorkerCpuSeconds))} | " +
+                $"{Show(Median(runs, r => r.WorkerCpuSeconds * 1000 / r.Configuration.N), "0.00")} | " +
+                $"{Show(Median(runs, r => r.DatabaseCpuSeconds * 1000 / r.Configuration.N), "0.00")} |"));
         }
 
         var outbox = results.Where(r => r.Configuration is { Workload: "W1", LatencyMs: 0, BypassOutbox: false, OneAtATime: false }).ToList();
@@ -129,6 +142,6 @@ public static class ResultsTable
         return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
     }
 
-    private static string Show(double? value) =>
-        value is { } v ? v.ToString("0.0", CultureInfo.InvariantCulture) : "n/a";
+    private static string Show(double? value, string format = "0.0") =>
+        value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "n/a";
 }

@@ -288,6 +288,7 @@ internal sealed partial class RelayQueue(
         }
 
         var unpublished = due.Where(row => !outstanding.Contains(row.Sequence)).ToList();
+        var read = due.Select(row => row.Sequence).ToHashSet();
         List<PendingMessage>? dropped = null;
         lock (_lock)
         {
@@ -299,11 +300,20 @@ internal sealed partial class RelayQueue(
                 return [];
             }
 
-            // Handed-over rows up to the last one read are in this read or held back by the table.
+            // The rows read leave the hand-over wherever they are queued: on PostgreSQL it is not in sequence order (a
+            // row queued behind one the read did not see may be in it), and a row left there would go out twice.
             _sweptThrough = Math.Max(_sweptThrough, due[^1].Sequence);
-            while (_handedOver.TryPeek(out var row) && row.Sequence <= _sweptThrough)
+            for (var queued = _handedOver.Count; queued > 0; queued--)
             {
-                (dropped ??= []).Add(_handedOver.Dequeue());
+                var row = _handedOver.Dequeue();
+                if (read.Contains(row.Sequence))
+                {
+                    (dropped ??= []).Add(row);
+                }
+                else
+                {
+                    _handedOver.Enqueue(row);
+                }
             }
 
             foreach (var row in unpublished.Take(_options.BatchSize))
