@@ -72,7 +72,7 @@ public sealed record ChaosScale
                 BadInputRounds = 1,
                 KillCommands = 400,
                 Kills = 3,
-                ClusterCommands = 600,
+                ClusterCommands = 1200,
                 BrokerRestartCommands = 300,
                 BrokerRestarts = 1,
                 DiskCommands = 120,

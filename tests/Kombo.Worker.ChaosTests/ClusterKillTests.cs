@@ -29,12 +29,6 @@ public sealed class ClusterKillTests(RabbitMqBroker broker, ITestOutputHelper ou
     /// <summary>The share of commands answered after which the random kills stop and all but one instance die.</summary>
     private const double KillPhaseShare = 0.6;
 
-    // The worker's advisory locks on outbox partitions: (classid, objid) = ("KOMB", partition).
-    private const string PartitionHoldersSql = """
-        SELECT COUNT(DISTINCT objid)::int AS Partitions, COUNT(DISTINCT pid)::int AS Holders
-        FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 1263488322
-        """;
-
     private readonly string _virtualHost = $"chaos-cluster-{Guid.NewGuid():N}";
 
     public Task InitializeAsync() => broker.Node.CreateVirtualHostAsync(_virtualHost);
@@ -72,6 +66,10 @@ public sealed class ClusterKillTests(RabbitMqBroker broker, ITestOutputHelper ou
 
             // All three start together: the migrations run once, under their lock, whoever comes first.
             await Task.WhenAll(workers.Select(w => w.StartAsync()));
+            var webhooksRefusedBeforeStart = forwarder.Skipped;
+            await using var partitions = PartitionWatch.Start(database);
+            await Eventually.HoldsAsync(() => partitions.Latest.Held == PartitionWatch.Partitions, "the instances held every outbox partition");
+            partitions.Reset();
             await using var amqp = await AmqpClient.ConnectAsync(broker.Node, _virtualHost, "kombo-chaos");
             await using var sender = await CausalSender.StartAsync(amqp, workload, ledger);
 
@@ -101,11 +99,12 @@ public sealed class ClusterKillTests(RabbitMqBroker broker, ITestOutputHelper ou
 
             var sinceLastKill = Stopwatch.StartNew();
             await survivor.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
-            var takeover = await Eventually.UntilAsync(() => PartitionHolders(database) == (16, 1), TimeSpan.FromSeconds(30))
+            var takeover = await Eventually.UntilAsync(() => partitions.Latest == (PartitionWatch.Partitions, 1), TimeSpan.FromSeconds(30))
                 ? sinceLastKill.Elapsed
                 : (TimeSpan?)null;
             await Eventually.UntilAsync(() => workload.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(scale.IsFull ? 600 : 120));
             var drained = sinceLastKill.Elapsed;
+            var (unowned, longestUnowned) = (partitions.Unowned, partitions.LongestUnowned);
             await Eventually.UntilAsync(() => Inspect(workload, database).PendingOutbox == 0, TimeSpan.FromSeconds(30));
             Assert.Equal(0, await survivor.StopAsync());
 
@@ -141,10 +140,11 @@ public sealed class ClusterKillTests(RabbitMqBroker broker, ITestOutputHelper ou
                 Notes = $"{ChaosWorkload.Describe(workload.Outcomes(ledger))}; {workload.Chains.Count} end users, 3 causal commands each; " +
                         $"{redemptions}; killed after {string.Join(", ", killPoints)} answers; all but one killed after {answeredAtLastKill} " +
                         $"with {inFlightAtLastKill} in flight; survivor held all 16 partitions {Seconds(takeover)} and answered the rest " +
-                        $"{drained.TotalSeconds:0.0} s after the last kills; {(double)duplicates / Math.Max(1, kills):0.0} duplicate events per kill; " +
+                        $"{drained.TotalSeconds:0.0} s after the last kills; some partition unowned {unowned.TotalSeconds:0.0} s in all, " +
+                        $"{longestUnowned.TotalSeconds:0.0} s at the longest; {(double)duplicates / Math.Max(1, kills):0.0} duplicate events per kill; " +
                         $"{ledger.DuplicatesWithAnotherId().Count} with another id; {outOfOrder.Count} end users out of order; " +
                         $"outbox pending {store.PendingOutbox}, parked {store.ParkedOutbox}; webhooks forwarded {forwarder.Forwarded}, " +
-                        $"{forwarder.Skipped} refused by a dead instance and handed to the next",
+                        $"{forwarder.Skipped - webhooksRefusedBeforeStart} refused by a dead instance and handed to the next",
             });
 
             Assert.Equal(0, unanswered);
@@ -183,13 +183,6 @@ public sealed class ClusterKillTests(RabbitMqBroker broker, ITestOutputHelper ou
         using var connection = new NpgsqlConnection(database);
         connection.Open();
         return workload.Inspect(connection);
-    }
-
-    private static (int Partitions, int Holders) PartitionHolders(string database)
-    {
-        using var connection = new NpgsqlConnection(database);
-        connection.Open();
-        return connection.QuerySingle<(int, int)>(PartitionHoldersSql);
     }
 
     /// <summary>
