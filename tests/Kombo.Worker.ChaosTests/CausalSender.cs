@@ -24,19 +24,11 @@ public sealed class CausalSender : IAsyncDisposable
 
     public int Sent => Volatile.Read(ref _sent);
 
-    /// <summary>Publishes the first command of every chain, then the rest in the background, on <paramref name="amqp"/>.</summary>
-    public static async Task<CausalSender> StartAsync(AmqpClient amqp, ChaosWorkload workload, EventLedger ledger)
+    /// <summary>Publishes, in the background on <paramref name="amqp"/>, the first command of every chain, then the rest.</summary>
+    public static CausalSender Start(AmqpClient amqp, ChaosWorkload workload, EventLedger ledger)
     {
         var sender = new CausalSender();
-        var chains = workload.Chains;
-        var next = new int[chains.Count];
-        for (var chain = 0; chain < chains.Count; chain++)
-        {
-            await sender.SendAsync(amqp, chains[chain][0]);
-            next[chain] = 1;
-        }
-
-        sender.Completion = Task.Run(() => sender.FollowAsync(amqp, chains, next, ledger));
+        sender.Completion = Task.Run(() => sender.SendAllAsync(amqp, workload.Chains, ledger));
         return sender;
     }
 
@@ -55,8 +47,15 @@ public sealed class CausalSender : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task FollowAsync(AmqpClient amqp, IReadOnlyList<IReadOnlyList<ChaosCommand>> chains, int[] next, EventLedger ledger)
+    private async Task SendAllAsync(AmqpClient amqp, IReadOnlyList<IReadOnlyList<ChaosCommand>> chains, EventLedger ledger)
     {
+        var next = new int[chains.Count];
+        for (var chain = 0; chain < chains.Count && !_stop.IsCancellationRequested; chain++)
+        {
+            await SendAsync(amqp, chains[chain][0]);
+            next[chain] = 1;
+        }
+
         var open = Enumerable.Range(0, chains.Count).Where(chain => next[chain] < chains[chain].Count).ToList();
         while (open.Count > 0)
         {

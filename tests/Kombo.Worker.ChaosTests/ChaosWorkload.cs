@@ -71,14 +71,14 @@ public sealed class ChaosWorkload
     }
 
     /// <summary>
-    /// One chain of three commands per end user, about <paramref name="count"/> in all: a connect link for another tool
+    /// One chain of three commands per end user, <paramref name="count"/> in all: a connect link for another tool
     /// than the end user's integration, the redemption of the token the emulator issued for that integration, then a
     /// reconnection link for it. Sent causally (<see cref="CausalSender"/>), they commit in that order, so their
     /// events must arrive in it.
     /// </summary>
     public static async Task<ChaosWorkload> CreateChainsAsync(KomboEmulatorFixture kombo, int count)
     {
-        var tokens = await kombo.Client.IssueTokensAsync(Math.Max(1, count / 3));
+        var tokens = await kombo.Client.IssueTokensAsync(Math.Max(1, (count + 2) / 3));
         var chains = tokens.Select((token, i) => (IReadOnlyList<ChaosCommand>)
         [
             Command(CreateLinkQueue, correlationId => new
@@ -102,6 +102,8 @@ public sealed class ChaosWorkload
                 integrationId = token.IntegrationId,
             }),
         ]).ToList();
+        // The last end user's chain is cut short when count is not a multiple of three.
+        chains[^1] = [.. chains[^1].Take(count - (3 * (chains.Count - 1)))];
         return new ChaosWorkload([.. chains.SelectMany(chain => chain)], chains);
 
         static ChaosCommand Command(string queue, Func<Guid, object> body, string? tokenHash = null)

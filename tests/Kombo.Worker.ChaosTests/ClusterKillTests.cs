@@ -71,10 +71,11 @@ public sealed class ClusterKillTests(RabbitMqBroker broker, ITestOutputHelper ou
             await Eventually.HoldsAsync(() => partitions.Latest.Held == PartitionWatch.Partitions, "the instances held every outbox partition");
             partitions.Reset();
             await using var amqp = await AmqpClient.ConnectAsync(broker.Node, _virtualHost, "kombo-chaos");
-            await using var sender = await CausalSender.StartAsync(amqp, workload, ledger);
+            await using var sender = CausalSender.Start(amqp, workload, ledger);
 
             var kills = 0;
             var killPoints = new List<int>();
+            var killTimes = new List<TimeSpan>();
             while (workload.AnsweredCount(ledger) < workload.Commands.Count * KillPhaseShare)
             {
                 await Task.Delay(random.Next(3000, 5001));
@@ -83,6 +84,7 @@ public sealed class ClusterKillTests(RabbitMqBroker broker, ITestOutputHelper ou
                 await victim.KillAsync();
                 kills++;
                 killPoints.Add(workload.AnsweredCount(ledger));
+                killTimes.Add(started.Elapsed);
                 // Restarted at once, not waited for: the next kill may catch it starting.
                 await victim.StartWithoutWaitingAsync();
             }
@@ -138,7 +140,7 @@ public sealed class ClusterKillTests(RabbitMqBroker broker, ITestOutputHelper ou
                 Duration = started.Elapsed,
                 ByTokenCallsPerRedemption = redemptions.PerRedemption,
                 Notes = $"{ChaosWorkload.Describe(workload.Outcomes(ledger))}; {workload.Chains.Count} end users, 3 causal commands each; " +
-                        $"{redemptions}; killed after {string.Join(", ", killPoints)} answers; all but one killed after {answeredAtLastKill} " +
+                        $"{redemptions}; killed after {string.Join(", ", killPoints)} answers, {Intervals(killTimes)}; all but one killed after {answeredAtLastKill} " +
                         $"with {inFlightAtLastKill} in flight; survivor held all 16 partitions {Seconds(takeover)} and answered the rest " +
                         $"{drained.TotalSeconds:0.0} s after the last kills; some partition unowned {unowned.TotalSeconds:0.0} s in all, " +
                         $"{longestUnowned.TotalSeconds:0.0} s at the longest; {(double)duplicates / Math.Max(1, kills):0.0} duplicate events per kill; " +
@@ -201,6 +203,11 @@ public sealed class ClusterKillTests(RabbitMqBroker broker, ITestOutputHelper ou
             .Select(row => (row.MessageId, row.OrderingKey));
         return CommitOrder.OutOfOrder(committed, ledger);
     }
+
+    private static string Intervals(List<TimeSpan> times) =>
+        times.Count < 2
+            ? "one kill"
+            : $"{times.Zip(times.Skip(1), (a, b) => (b - a).TotalSeconds).Min():0.0} to {times.Zip(times.Skip(1), (a, b) => (b - a).TotalSeconds).Max():0.0} s apart";
 
     private static string Seconds(TimeSpan? elapsed) =>
         elapsed is { } value ? $"{value.TotalSeconds:0.0} s after the last kills" : "never within 30 s";
