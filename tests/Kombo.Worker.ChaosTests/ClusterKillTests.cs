@@ -111,7 +111,7 @@ public sealed class ClusterKillTests(RabbitMqBroker broker, ITestOutputHelper ou
                 : (TimeSpan?)null;
             await Eventually.UntilAsync(() => workload.Unanswered(ledger).Count == 0, TimeSpan.FromSeconds(scale.IsFull ? 600 : 120));
             var drained = sinceLastKill.Elapsed;
-            var (unowned, longestUnowned) = (partitions.Unowned, partitions.LongestUnowned);
+            var (unowned, longestUnowned, noneHeld) = (partitions.Unowned, partitions.LongestUnowned, partitions.NoneHeld);
             await Eventually.UntilAsync(() => Inspect(workload, database).PendingOutbox == 0, TimeSpan.FromSeconds(30));
             Assert.Equal(0, await survivor.StopAsync());
 
@@ -149,7 +149,8 @@ public sealed class ClusterKillTests(RabbitMqBroker broker, ITestOutputHelper ou
                         $"{redemptions}; killed after {string.Join(", ", killPoints)} answers, {Intervals(killTimes)}; all but one killed after {answeredAtLastKill} " +
                         $"with {inFlightAtLastKill} in flight; survivor ready {survivorReady.TotalSeconds:0.0} s, held all 16 partitions {Seconds(takeover)} and answered the rest " +
                         $"{drained.TotalSeconds:0.0} s after the last kills; some partition unowned {unowned.TotalSeconds:0.0} s in all, " +
-                        $"{longestUnowned.TotalSeconds:0.0} s at the longest; {(double)duplicates / Math.Max(1, kills):0.0} duplicate events per kill; " +
+                        $"{longestUnowned.TotalSeconds:0.0} s at the longest, " +
+                        $"none held at all (no instance up) {noneHeld.TotalSeconds:0.0} s; {(double)duplicates / Math.Max(1, kills):0.0} duplicate events per kill; " +
                         $"{ledger.DuplicatesWithAnotherId().Count} with another id; {outOfOrder.Count} end users out of order; " +
                         $"outbox pending {store.PendingOutbox}, parked {store.ParkedOutbox}; webhooks {webhooks.Delivered} delivered " +
                         $"({webhooks.Pending} pending at the end), {forwarder.Forwarded} answered by an instance, " +

@@ -28,6 +28,8 @@ public sealed class PartitionWatch : IAsyncDisposable
     private TimeSpan _unowned;
     private TimeSpan _longestUnowned;
     private TimeSpan? _unownedSince;
+    private TimeSpan _noneHeld;
+    private TimeSpan _lastSample;
     private (int Held, int Holders) _latest;
 
     private PartitionWatch(string connectionString) => _connectionString = connectionString;
@@ -56,6 +58,18 @@ public sealed class PartitionWatch : IAsyncDisposable
         }
     }
 
+    /// <summary>Time during which no session held any partition: every instance dead or still starting.</summary>
+    public TimeSpan NoneHeld
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _noneHeld;
+            }
+        }
+    }
+
     /// <summary>The longest single stretch with a partition unowned.</summary>
     public TimeSpan LongestUnowned
     {
@@ -73,7 +87,7 @@ public sealed class PartitionWatch : IAsyncDisposable
     {
         lock (_gate)
         {
-            (_unowned, _longestUnowned, _unownedSince) = (TimeSpan.Zero, TimeSpan.Zero, null);
+            (_unowned, _longestUnowned, _unownedSince, _noneHeld) = (TimeSpan.Zero, TimeSpan.Zero, null, TimeSpan.Zero);
         }
     }
 
@@ -113,6 +127,12 @@ public sealed class PartitionWatch : IAsyncDisposable
             lock (_gate)
             {
                 _latest = sample;
+                if (sample.Held == 0 && _lastSample > TimeSpan.Zero)
+                {
+                    _noneHeld += now - _lastSample;
+                }
+
+                _lastSample = now;
                 if (sample.Held < Partitions)
                 {
                     _unownedSince ??= now;
