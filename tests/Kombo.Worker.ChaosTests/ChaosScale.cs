@@ -23,6 +23,9 @@ public sealed record ChaosScale
 
     public int Kills { get; init; }
 
+    /// <summary>Commands (causal chains of three per end user) for the three instances on one PostgreSQL database.</summary>
+    public int ClusterCommands { get; init; }
+
     public int BrokerRestartCommands { get; init; }
 
     public int BrokerRestarts { get; init; }
@@ -54,6 +57,7 @@ public sealed record ChaosScale
                 BadInputRounds = 5,
                 KillCommands = 5000,
                 Kills = 20,
+                ClusterCommands = 5000,
                 BrokerRestartCommands = 3000,
                 BrokerRestarts = 3,
                 DiskCommands = 1000,
@@ -68,6 +72,7 @@ public sealed record ChaosScale
                 BadInputRounds = 1,
                 KillCommands = 400,
                 Kills = 3,
+                ClusterCommands = 1200,
                 BrokerRestartCommands = 300,
                 BrokerRestarts = 1,
                 DiskCommands = 120,

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Testing;
 using Kombo.Worker.IntegrationTests.Infrastructure;
@@ -24,9 +25,15 @@ public static class ChaosWebhooks
     /// <param name="byTokenCalls">The emulator's integration-by-token count for those workloads.</param>
     public static RedemptionFigures Figures(long byTokenCalls, IEnumerable<ChaosWorkload> workloads, string databasePath)
     {
-        var redeems = workloads.Sum(w => w.Commands.Count(c => c.Queue == ChaosWorkload.RedeemTokenQueue));
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = false }.ToString());
         connection.Open();
+        return Figures(byTokenCalls, workloads, connection);
+    }
+
+    /// <param name="connection">An open connection to the store, SQLite or PostgreSQL.</param>
+    public static RedemptionFigures Figures(long byTokenCalls, IEnumerable<ChaosWorkload> workloads, DbConnection connection)
+    {
+        var redeems = workloads.Sum(w => w.Commands.Count(c => c.Queue == ChaosWorkload.RedeemTokenQueue));
         var settled = connection.ExecuteScalar<int>("SELECT COUNT(*) FROM token_redemption_attempts WHERE settled_as = 'webhook'");
         var uncertain = connection.ExecuteScalar<int>("SELECT COUNT(*) FROM inbox WHERE consumer = 'redeem-connect-token' AND outcome = 'uncertain'");
         return new RedemptionFigures(redeems, byTokenCalls, uncertain, settled);

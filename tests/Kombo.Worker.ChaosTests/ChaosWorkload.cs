@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using Kombo.Contracts;
@@ -9,17 +10,26 @@ using Microsoft.Data.Sqlite;
 namespace Kombo.Worker.ChaosTests;
 
 /// <summary>
-/// A batch of good commands, as plain JSON with message ids, mixing <c>CreateConnectLink</c> and
-/// <c>RedeemConnectToken</c> (tokens the emulator issued), and what the worker's answers and rows say about them.
+/// A batch of good commands, as plain JSON with message ids, mixing <c>CreateConnectLink</c>,
+/// <c>RedeemConnectToken</c> (tokens the emulator issued) and, in causal chains, <c>CreateReconnectionLink</c>, and
+/// what the worker's answers and rows say about them.
 /// </summary>
 public sealed class ChaosWorkload
 {
     public const string CreateLinkQueue = "create-connect-link";
     public const string RedeemTokenQueue = "redeem-connect-token";
+    public const string ReconnectionLinkQueue = "create-reconnection-link";
 
-    private ChaosWorkload(IReadOnlyList<ChaosCommand> commands) => Commands = commands;
+    private ChaosWorkload(IReadOnlyList<ChaosCommand> commands, IReadOnlyList<IReadOnlyList<ChaosCommand>> chains)
+    {
+        Commands = commands;
+        Chains = chains;
+    }
 
     public IReadOnlyList<ChaosCommand> Commands { get; }
+
+    /// <summary>Each end user's commands, to be sent one after the other's answer (<see cref="CreateChainsAsync"/>); else empty.</summary>
+    public IReadOnlyList<IReadOnlyList<ChaosCommand>> Chains { get; }
 
     /// <summary>
     /// Every third command redeems a token; the others create links, for an end user of their own or, with
@@ -57,7 +67,50 @@ public sealed class ChaosWorkload
             }
         }
 
-        return new ChaosWorkload(commands);
+        return new ChaosWorkload(commands, []);
+    }
+
+    /// <summary>
+    /// One chain of three commands per end user, <paramref name="count"/> in all: a connect link for another tool
+    /// than the end user's integration, the redemption of the token the emulator issued for that integration, then a
+    /// reconnection link for it. Sent causally (<see cref="CausalSender"/>), they commit in that order, so their
+    /// events must arrive in it.
+    /// </summary>
+    public static async Task<ChaosWorkload> CreateChainsAsync(KomboEmulatorFixture kombo, int count)
+    {
+        var tokens = await kombo.Client.IssueTokensAsync(Math.Max(1, (count + 2) / 3));
+        var chains = tokens.Select((token, i) => (IReadOnlyList<ChaosCommand>)
+        [
+            Command(CreateLinkQueue, correlationId => new
+            {
+                correlationId,
+                endUserEmail = $"admin{i}@acme.test",
+                endUserOrganizationName = "Acme, Inc.",
+                endUserOriginId = token.EndUserOriginId,
+                // The token's integration is personio: a personio link for this end user would be already_connected.
+                integrationTool = "bamboohr",
+            }),
+            Command(RedeemTokenQueue, correlationId => new
+            {
+                correlationId,
+                token = token.Token,
+                expectedEndUserOriginId = token.EndUserOriginId,
+            }, IntegrationStore.HashToken(token.Token)),
+            Command(ReconnectionLinkQueue, correlationId => new
+            {
+                correlationId,
+                integrationId = token.IntegrationId,
+            }),
+        ]).ToList();
+        // The last end user's chain is cut short when count is not a multiple of three.
+        chains[^1] = [.. chains[^1].Take(count - (3 * (chains.Count - 1)))];
+        return new ChaosWorkload([.. chains.SelectMany(chain => chain)], chains);
+
+        static ChaosCommand Command(string queue, Func<Guid, object> body, string? tokenHash = null)
+        {
+            var correlationId = Guid.NewGuid();
+            return new ChaosCommand(queue, Guid.NewGuid(), correlationId, JsonSerializer.Serialize(body(correlationId)), tokenHash);
+        }
     }
 
     public async Task PublishAsync(AmqpClient amqp, IEnumerable<ChaosCommand>? only = null)
@@ -102,15 +155,29 @@ public sealed class ChaosWorkload
         }.ToString());
         connection.Open();
         connection.Execute("PRAGMA busy_timeout = 30000;");
+        return Inspect(connection);
+    }
 
+    /// <summary>What the store behind <paramref name="connection"/> (SQLite or PostgreSQL, the same SQL) says about the workload.</summary>
+    public StoreFindings Inspect(DbConnection connection)
+    {
         var links = connection.Query<(string CommandId, string CorrelationId)>("SELECT command_id, correlation_id FROM connect_links").ToList();
-        var redemptions = connection.Query<string>("SELECT token_hash FROM token_redemptions").ToHashSet();
+        var reconnections = connection.Query<string>("SELECT correlation_id FROM reconnection_links").ToList();
+        var redemptions = connection.Query<string>("SELECT token_hash FROM token_redemptions").ToList();
+        // A second integration row for one end user and tool would be a second integration connected for one token.
+        var extraIntegrations = connection.ExecuteScalar<int>("""
+            SELECT COALESCE(SUM(n - 1), 0) FROM (
+                SELECT COUNT(*) AS n FROM integrations WHERE deleted_at IS NULL GROUP BY end_user_origin_id, tool) AS per_end_user
+            """);
         // A pending redemption settled later records its answer under a consumer of its own: not a second handling.
         var inbox = connection.Query<(string MessageId, string CorrelationId, string Outcome)>(
             "SELECT message_id, correlation_id, outcome FROM inbox WHERE consumer <> 'redeem-connect-token-settlement'").ToList();
         var creates = Commands.Where(c => c.Queue == CreateLinkQueue).ToList();
         var redeems = Commands.Where(c => c.Queue == RedeemTokenQueue).ToList();
+        var relinks = Commands.Where(c => c.Queue == ReconnectionLinkQueue).ToList();
         var linkRows = links.GroupBy(l => l.CorrelationId).ToDictionary(g => g.Key, g => g.Count());
+        var relinkRows = reconnections.GroupBy(r => r).ToDictionary(g => g.Key, g => g.Count());
+        var redemptionRows = redemptions.GroupBy(r => r).ToDictionary(g => g.Key, g => g.Count());
         var inboxRows = inbox.GroupBy(i => i.CorrelationId).ToDictionary(g => g.Key, g => g.Count());
         var succeeded = inbox.Where(i => i.Outcome is "succeeded" or "uncertain").Select(i => i.CorrelationId).ToHashSet();
 
@@ -118,8 +185,12 @@ public sealed class ChaosWorkload
         {
             // A command that succeeded has exactly one business row; one that failed has none.
             MissingRows = creates.Count(c => succeeded.Contains(c.CorrelationId.ToString()) && !linkRows.ContainsKey(c.CorrelationId.ToString()))
-                + redeems.Count(c => succeeded.Contains(c.CorrelationId.ToString()) && !redemptions.Contains(c.TokenHash!)),
+                + redeems.Count(c => succeeded.Contains(c.CorrelationId.ToString()) && !redemptionRows.ContainsKey(c.TokenHash!))
+                + relinks.Count(c => succeeded.Contains(c.CorrelationId.ToString()) && !relinkRows.ContainsKey(c.CorrelationId.ToString())),
             DuplicateRows = creates.Sum(c => Math.Max(0, linkRows.GetValueOrDefault(c.CorrelationId.ToString()) - 1))
+                + relinks.Sum(c => Math.Max(0, relinkRows.GetValueOrDefault(c.CorrelationId.ToString()) - 1))
+                + redeems.Sum(c => Math.Max(0, redemptionRows.GetValueOrDefault(c.TokenHash!) - 1))
+                + extraIntegrations
                 + Commands.Sum(c => Math.Max(0, inboxRows.GetValueOrDefault(c.CorrelationId.ToString()) - 1)),
             Handled = Commands.Count(c => inboxRows.ContainsKey(c.CorrelationId.ToString())),
             PendingOutbox = connection.ExecuteScalar<int>("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL"),
@@ -130,7 +201,12 @@ public sealed class ChaosWorkload
 
 public sealed record ChaosCommand(string Queue, Guid MessageId, Guid CorrelationId, string Json, string? TokenHash)
 {
-    public string SuccessType => Queue == ChaosWorkload.CreateLinkQueue ? nameof(LinkCreated) : nameof(IntegrationConnected);
+    public string SuccessType => Queue switch
+    {
+        ChaosWorkload.CreateLinkQueue => nameof(LinkCreated),
+        ChaosWorkload.ReconnectionLinkQueue => nameof(ReconnectionLinkCreated),
+        _ => nameof(IntegrationConnected),
+    };
 }
 
 public sealed record StoreFindings

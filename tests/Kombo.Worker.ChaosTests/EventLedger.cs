@@ -20,6 +20,7 @@ public sealed class EventLedger : IAsyncDisposable
     [
         nameof(LinkCreated), nameof(ConnectLinkFailed), nameof(IntegrationConnected), nameof(ConnectTokenRedemptionFailed),
         nameof(IntegrationCreated), nameof(IntegrationDeleted), nameof(IntegrationStateChanged), nameof(ConnectionFlowFailed),
+        nameof(ReconnectionLinkCreated), nameof(ReconnectionLinkFailed),
     ];
 
     private readonly IConnection _connection;

@@ -24,21 +24,24 @@ internal sealed partial class PostgreSqlOutboxPartitions(
     // How often the session reads the wake-ups other instances sent (and proves itself alive between ticks).
     private static readonly TimeSpan NotificationPoll = TimeSpan.FromMilliseconds(50);
 
-    // An instance whose heartbeat is older than this no longer counts towards the fair share.
-    private static readonly TimeSpan InstanceExpiry = TimeSpan.FromSeconds(5);
-
     // Between no longer publishing a partition here and unlocking it: the publishes under way get their confirms.
     private static readonly TimeSpan HandoverDelay = TimeSpan.FromSeconds(1);
 
     // The first key of every advisory lock the worker takes; the second is the partition.
     private const int LockSpace = 0x4B4F4D42; // "KOMB"
 
+    // Each owner session also holds (InstanceSpace, its backend pid): the instances alive are the sessions holding one,
+    // gone the moment a killed instance's session ends, where a heartbeat would count it for seconds more.
+    private const int InstanceSpace = 0x4B4F4D49; // "KOMI"
+
     private const string HeartbeatSql = """
         INSERT INTO worker_instances (instance_id, host, started_at, heartbeat_at, owned_partitions)
         VALUES (@Id, @Host, (extract(epoch from now()) * 1000)::bigint, (extract(epoch from now()) * 1000)::bigint, @Owned)
         ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, owned_partitions = excluded.owned_partitions;
         DELETE FROM worker_instances WHERE heartbeat_at < (extract(epoch from now()) * 1000)::bigint - 600000;
-        SELECT count(*) FROM worker_instances WHERE heartbeat_at >= (extract(epoch from now()) * 1000)::bigint - @LiveMs;
+        SELECT count(*) FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND classid = @InstanceSpace::oid AND objsubid = 2
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database());
         """;
 
     private readonly string _instanceId = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
@@ -109,6 +112,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             await connection.OpenAsync(cancellationToken);
             connection.Notification += (_, notification) => OnNotification(notification.Payload);
             await connection.ExecuteAsync($"LISTEN {Channel}");
+            await connection.ExecuteAsync("SELECT pg_advisory_lock(@InstanceSpace, pg_backend_pid())", new { InstanceSpace });
             return connection;
         }
         catch
@@ -125,7 +129,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             Id = _instanceId,
             Host = Environment.MachineName,
             Owned = string.Join(',', _owned),
-            LiveMs = (long)InstanceExpiry.TotalMilliseconds,
+            InstanceSpace,
         }, commandTimeout: 5, cancellationToken: cancellationToken));
         var target = (int)Math.Ceiling(OutboxPartition.Count / (double)Math.Max(1, live));
         var changed = false;
