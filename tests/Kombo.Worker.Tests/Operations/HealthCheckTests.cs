@@ -58,7 +58,7 @@ public sealed class HealthCheckTests : IDisposable
     [Fact]
     public async Task Database_is_healthy_when_a_write_through_the_writer_commits()
     {
-        await using var writer = new SqliteWriter(_db.Database, Options.Create(new StorageOptions()));
+        var writer = _db.NewWriter();
         var check = new DatabaseWritableCheck(writer, _clock);
 
         var result = await check.CheckHealthAsync(Context(check));
@@ -68,6 +68,7 @@ public sealed class HealthCheckTests : IDisposable
     }
 
     [Fact]
+    [Trait(TestStorage.Trait, TestStorage.SqliteOnly)]
     public async Task Database_is_unhealthy_when_a_write_cannot_commit()
     {
         using var directory = new TempDirectory();
