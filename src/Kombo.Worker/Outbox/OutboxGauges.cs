@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics.Metrics;
 using Kombo.Worker.Operations;
 
@@ -37,7 +38,7 @@ internal sealed partial class OutboxGauges
         {
             return [new Measurement<T>(read())];
         }
-        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or IOException)
+        catch (Exception ex) when (ex is DbException or InvalidOperationException or IOException)
         {
             LogReadFailed(ex);
             return [];

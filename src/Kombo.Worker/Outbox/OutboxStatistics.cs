@@ -1,7 +1,6 @@
 using System.Data.Common;
 using Dapper;
 using Kombo.Worker.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Outbox;
 
@@ -40,7 +39,7 @@ internal sealed class OutboxStatistics(IDatabase database, TimeProvider time)
 
     public static long ReadInboxRows(DbConnection connection) => connection.ExecuteScalar<long>(InboxSql);
 
-    /// <exception cref="SqliteException">The database cannot be read.</exception>
+    /// <exception cref="DbException">The database cannot be read.</exception>
     public OutboxCounts Outbox()
     {
         lock (_lock)
@@ -57,7 +56,7 @@ internal sealed class OutboxStatistics(IDatabase database, TimeProvider time)
         }
     }
 
-    /// <exception cref="SqliteException">The database cannot be read.</exception>
+    /// <exception cref="DbException">The database cannot be read.</exception>
     public long InboxRows()
     {
         lock (_lock)

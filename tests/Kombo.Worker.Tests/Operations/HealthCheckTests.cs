@@ -56,6 +56,17 @@ public sealed class HealthCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task Outbox_is_unhealthy_when_its_table_cannot_be_read()
+    {
+        _db.Execute("DROP TABLE outbox");
+
+        var result = await CheckOutboxAsync(TimeSpan.FromMinutes(5));
+
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.StartsWith("The outbox cannot be read (", result.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Database_is_healthy_when_a_write_through_the_writer_commits()
     {
         var writer = _db.NewWriter();
