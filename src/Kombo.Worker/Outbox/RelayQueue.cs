@@ -301,9 +301,16 @@ internal sealed partial class RelayQueue(
 
             // Handed-over rows up to the last one read are in this read or held back by the table.
             _sweptThrough = Math.Max(_sweptThrough, due[^1].Sequence);
-            while (_handedOver.TryPeek(out var row) && row.Sequence <= _sweptThrough)
+            if (database.IsShared)
             {
-                (dropped ??= []).Add(_handedOver.Dequeue());
+                DropSweptShared(due, ref dropped);
+            }
+            else
+            {
+                while (_handedOver.TryPeek(out var row) && row.Sequence <= _sweptThrough)
+                {
+                    (dropped ??= []).Add(_handedOver.Dequeue());
+                }
             }
 
             foreach (var row in unpublished.Take(_options.BatchSize))
@@ -315,6 +322,28 @@ internal sealed partial class RelayQueue(
         // Those read keep their commit time, for the relay latency.
         var handedOver = dropped?.ToDictionary(row => row.Sequence);
         return [.. unpublished.Take(_options.BatchSize).Select(row => handedOver?.GetValueOrDefault(row.Sequence) ?? row)];
+    }
+
+    // Under the lock. On PostgreSQL the hand-over is in commit order, not sequence order, and a row committed while the
+    // table was read can sit below the last row read without being in the read: such a row asks for another sweep, so
+    // that its end user's next rows, handed over after it, cannot overtake it.
+    private void DropSweptShared(IReadOnlyList<PendingMessage> due, ref List<PendingMessage>? dropped)
+    {
+        HashSet<long>? read = null;
+        var count = _handedOver.Count;
+        for (var i = 0; i < count; i++)
+        {
+            var row = _handedOver.Dequeue();
+            if (row.Sequence > _sweptThrough)
+            {
+                _handedOver.Enqueue(row);
+                continue;
+            }
+
+            (dropped ??= []).Add(row);
+            read ??= [.. due.Select(r => r.Sequence)];
+            _sweepNeeded |= !read.Contains(row.Sequence);
+        }
     }
 
     private void ScheduleRetry(IReadOnlyList<PublishFailure> failures)

@@ -83,7 +83,15 @@ public sealed class OutboxRelayTests
         using var observer = harness.Bus.Bus.ConnectPublishObserver(publishes);
         var messages = Enumerable.Range(0, 600).Select(i => Event(i, orderingKey: $"customer-{i % 5}")).ToArray();
 
-        await Task.WhenAll(messages.Chunk(3).Select(chunk => CommitAsync(harness, chunk)));
+        // Each end user's commits one after the other, the five end users' at once: on PostgreSQL the sequence is taken
+        // at insert, so only commits that follow each other have an order to keep, and the sequence shows it.
+        await Task.WhenAll(messages.GroupBy(m => m.OrderingKey).Select(async endUser =>
+        {
+            foreach (var chunk in endUser.Chunk(3))
+            {
+                await CommitAsync(harness, chunk);
+            }
+        }));
 
         await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
         Assert.Equal(messages.Length, publishes.Count);
