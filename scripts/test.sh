@@ -5,8 +5,11 @@
 # The chaos suite (tests/Kombo.Worker.ChaosTests, at CI's small scale) needs root, because its disk scenario mounts a
 # tmpfs: it runs when this script runs as root (CI: .ci/run passes --chaos) or with --chaos, which fails at once,
 # saying why, when not root. Without root and without --chaos it is left out, and the last line says so.
-# scripts/chaos.sh runs the chaos suite alone, at full size. Missing packages (rabbitmq-server, python3-pika) are
-# installed with apt-get, through sudo when not root; without either, it names them and fails.
+# tests/Kombo.Worker.Tests runs a second time on PostgreSQL (KOMBO_TEST_STORAGE=PostgreSql: the harness, store and
+# relay tests on a private server of their own, a database per test), without the tests about SQLite itself
+# (Storage=Sqlite); both runs count in the totals. scripts/chaos.sh runs the chaos suite alone, at full size.
+# Missing packages (rabbitmq-server, python3-pika, postgresql) are installed with apt-get, through sudo when not root;
+# without either, it names them and fails.
 #
 #   scripts/test.sh                                        everything you can run, Release
 #   scripts/test.sh --chaos                                with the chaos suite (needs root)
@@ -33,7 +36,7 @@ while (($# > 0)); do
     --no-chaos) chaos=no ;;
     --filter) filter="${2:?--filter needs a value}"; shift ;;
     --filter=*) filter="${1#--filter=}" ;;
-    -h | --help) sed -n '2,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,25s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) args+=("$1") ;;
   esac
   shift
@@ -88,6 +91,16 @@ dotnet test Kombo.Worker.sln -c Release \
   --blame-hang-timeout 10m --blame-hang-dump-type none \
   "${filter_args[@]}" "${args[@]}"
 status=$?
+no_build=(--no-build)
+[[ " ${args[*]} " == *" --no-build "* ]] && no_build=()
+KOMBO_TEST_STORAGE=PostgreSql dotnet test tests/Kombo.Worker.Tests/Kombo.Worker.Tests.csproj -c Release "${no_build[@]}" \
+  --results-directory "$RESULTS" \
+  --logger "trx;LogFilePrefix=kombo-postgresql" \
+  --logger "console;verbosity=$verbosity" \
+  --blame-hang-timeout 10m --blame-hang-dump-type none \
+  --filter "${filter:+($filter)&}Storage!=Sqlite" "${args[@]}"
+postgresql_status=$?
+((status == 0)) && status=$postgresql_status
 set -e
 # The blame collector leaves empty per-run folders behind.
 find "$RESULTS" -mindepth 1 -type d -empty -delete

@@ -3,6 +3,7 @@ using Kombo.Worker.Operations;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Kombo.Worker.Outbox;
 
@@ -21,13 +22,15 @@ internal sealed class OutboxNotStuckCheck(OutboxStatistics statistics, IOptions<
         {
             counts = statistics.Outbox();
         }
-        catch (SqliteException ex)
-        {
-            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"The outbox cannot be read (SQLite error {ex.SqliteErrorCode}).", ex));
-        }
         catch (DbException ex)
         {
-            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"The outbox cannot be read ({ex.GetType().Name}).", ex));
+            var error = ex switch
+            {
+                SqliteException sqlite => $"SQLite error {sqlite.SqliteErrorCode}",
+                PostgresException postgres => $"PostgreSQL error {postgres.SqlState}",
+                _ => ex.GetType().Name,
+            };
+            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"The outbox cannot be read ({error}).", ex));
         }
 
         var age = counts.OldestPendingAge(time.GetUtcNow());

@@ -111,7 +111,7 @@ internal static class OutboxStore
             f.Error,
             NextAttemptAt = UnixTime.ToMs(f.NextAttemptAt),
             f.Park,
-            CountsAsAttempt = f.CountsAsAttempt ? 1 : 0,
+            f.CountsAsAttempt,
             Now = at,
         }), transaction);
     }

@@ -60,6 +60,19 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Also when stopping cancels a wait: the session is gone, and so are its locks.
+        try
+        {
+            await OwnWhileRunningAsync(stoppingToken);
+        }
+        finally
+        {
+            Fence();
+        }
+    }
+
+    private async Task OwnWhileRunningAsync(CancellationToken stoppingToken)
+    {
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -94,8 +107,6 @@ internal sealed partial class PostgreSqlOutboxPartitions(
                 }
             }
         }
-
-        Fence();
     }
 
     private async Task<NpgsqlConnection> OpenSessionAsync(CancellationToken cancellationToken)

@@ -218,10 +218,7 @@ public sealed class CreateConnectLinkTests
     public async Task Failure_between_kombo_call_and_commit_leaves_no_row_and_redelivery_succeeds_once()
     {
         await using var harness = await Harness.StartAsync();
-        harness.Execute("""
-            CREATE TRIGGER fail_link_insert BEFORE INSERT ON connect_links
-            BEGIN SELECT RAISE(ABORT, 'injected failure before commit'); END
-            """);
+        var failingInsert = harness.FailWrites("fail_link_insert", "BEFORE INSERT", "connect_links", "injected failure before commit");
         var command = ValidCommand();
         var messageId = NewId.NextGuid();
 
@@ -234,7 +231,7 @@ public sealed class CreateConnectLinkTests
         Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM inbox"));
         Assert.False(await harness.Bus.Published.Any<LinkCreated>());
 
-        harness.Execute("DROP TRIGGER fail_link_insert");
+        failingInsert.Remove();
         await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
         await harness.Bus.Bus.Publish(command, context => context.MessageId = messageId);
 

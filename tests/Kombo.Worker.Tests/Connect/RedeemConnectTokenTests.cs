@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Dapper;
 using Kombo.Contracts;
 using Kombo.Testing;
 using Kombo.Worker.Operations;
@@ -200,8 +202,14 @@ public sealed class RedeemConnectTokenTests
             "the second redemption was answered");
 
         Assert.Equal(1, harness.Count("SELECT COUNT(DISTINCT message_id) FROM outbox WHERE message_type = 'IntegrationConnected'"));
-        Assert.Equal(1, harness.Count("SELECT COUNT(DISTINCT json_extract(body, '$.connectedAt')) FROM outbox WHERE message_type = 'IntegrationConnected'"));
-        Assert.Equal(2, harness.Count("SELECT COUNT(DISTINCT json_extract(body, '$.correlationId')) FROM outbox WHERE message_type = 'IntegrationConnected'"));
+        using (var connection = harness.OpenDatabase())
+        {
+            var bodies = connection.Query<string>("SELECT body FROM outbox WHERE message_type = 'IntegrationConnected'")
+                .Select(body => JsonDocument.Parse(body).RootElement).ToList();
+            Assert.Single(bodies.Select(body => body.GetProperty("connectedAt").GetString()).Distinct());
+            Assert.Equal(2, bodies.Select(body => body.GetProperty("correlationId").GetString()).Distinct().Count());
+        }
+
         Assert.Equal(1, harness.Kombo.TokenCalls);
         Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM integrations"));
     }

@@ -7,8 +7,9 @@ using MassTransit.Testing;
 namespace Kombo.Worker.Tests.Connect;
 
 /// <summary>
-/// A storage failure after Kombo answered (here SQLITE_BUSY: another connection holds the write lock past the busy
-/// timeout) makes the outer storage retry run the consumer again; it must commit the answer it has, not ask again.
+/// A storage failure after Kombo answered (<see cref="StorageOutage"/>: on SQLite SQLITE_BUSY past the busy timeout, on
+/// PostgreSQL disk_full) makes the outer storage retry run the consumer again; it must commit the answer it has, not
+/// ask again.
 /// </summary>
 public sealed class StorageRetryKeepsKomboAnswerTests
 {
@@ -28,7 +29,7 @@ public sealed class StorageRetryKeepsKomboAnswerTests
         Task? held = null;
         harness.Kombo.Respond = _ =>
         {
-            held ??= WriteLock.HoldFor(harness, TimeSpan.FromSeconds(3));
+            held ??= StorageOutage.For(harness, TimeSpan.FromSeconds(3));
             return null;
         };
         var command = new RedeemConnectToken { CorrelationId = NewId.NextGuid(), Token = "token-1", ExpectedEndUserOriginId = "customer-1" };
@@ -53,7 +54,7 @@ public sealed class StorageRetryKeepsKomboAnswerTests
         Task? held = null;
         harness.Kombo.Respond = _ =>
         {
-            held ??= WriteLock.HoldFor(harness, TimeSpan.FromSeconds(3));
+            held ??= StorageOutage.For(harness, TimeSpan.FromSeconds(3));
             return null;
         };
         var command = new CreateConnectLink

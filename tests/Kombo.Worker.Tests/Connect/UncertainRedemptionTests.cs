@@ -96,7 +96,7 @@ public sealed class UncertainRedemptionTests
         // webhook, sent when the end user finished the flow, came in before.
         harness.Execute("""
             INSERT INTO token_redemption_attempts (token_hash, command_id, correlation_id, expected_end_user_origin_id, skip_origin_check, started_at)
-            VALUES (@TokenHash, @CommandId, @CorrelationId, 'customer-1', 0, @Now)
+            VALUES (@TokenHash, @CommandId, @CorrelationId, 'customer-1', FALSE, @Now)
             """, new { TokenHash = IntegrationStore.HashToken(Token), CommandId = messageId.ToString(), CorrelationId = command.CorrelationId.ToString(), Now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() });
         harness.Kombo.AnswerToken(Token).Dispose();
         await harness.Webhooks.HandleAsync(Read(WebhookJson.Created("evt-1", IntegrationId)), default);

@@ -14,10 +14,7 @@ public sealed class FaultSecrecyTests
     {
         await using var harness = await Harness.StartAsync();
         harness.Kombo.AddToken("token-secret-1", "personio:abc", "customer-1");
-        harness.Execute("""
-            CREATE TRIGGER fail_integration BEFORE INSERT ON integrations
-            BEGIN SELECT RAISE(ABORT, 'injected: a bug in the worker'); END
-            """);
+        harness.FailWrites("fail_integration", "BEFORE INSERT", "integrations", "injected: a bug in the worker");
 
         await harness.Bus.Bus.Publish(new RedeemConnectToken
         {

@@ -56,9 +56,20 @@ public sealed class HealthCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task Outbox_is_unhealthy_when_its_table_cannot_be_read()
+    {
+        _db.Execute("DROP TABLE outbox");
+
+        var result = await CheckOutboxAsync(TimeSpan.FromMinutes(5));
+
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.StartsWith("The outbox cannot be read (", result.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Database_is_healthy_when_a_write_through_the_writer_commits()
     {
-        await using var writer = new SqliteWriter(_db.Database, Options.Create(new StorageOptions()));
+        var writer = _db.NewWriter();
         var check = new DatabaseWritableCheck(_db.Database, writer, _clock);
 
         var result = await check.CheckHealthAsync(Context(check));
@@ -68,6 +79,7 @@ public sealed class HealthCheckTests : IDisposable
     }
 
     [Fact]
+    [Trait(TestStorage.Trait, TestStorage.SqliteOnly)]
     public async Task Database_is_unhealthy_when_a_write_cannot_commit()
     {
         using var directory = new TempDirectory();

@@ -20,7 +20,7 @@ public sealed class OutboxRelayFailureTests
     }
 
     private static Task CommitAsync(Harness harness, params OutgoingMessage[] messages) =>
-        harness.Services.GetRequiredService<SqliteWriter>().WriteAsync(
+        harness.Writer.WriteAsync(
             (connection, transaction) => OutboxStore.Append(connection, transaction, messages, TimeProvider.System.GetUtcNow()),
             committed: harness.Services.GetRequiredService<RelayQueue>().Add);
 

@@ -22,7 +22,7 @@ public sealed class OutboxRelayTests
 
     private static async Task AppendAsync(Harness harness, params OutgoingMessage[] messages)
     {
-        var writer = harness.Services.GetRequiredService<SqliteWriter>();
+        var writer = harness.Writer;
         await writer.WriteAsync((connection, transaction) =>
         {
             OutboxStore.Append(connection, transaction, messages, TimeProvider.System.GetUtcNow());
@@ -33,7 +33,7 @@ public sealed class OutboxRelayTests
 
     /// <summary>Commits rows the way <see cref="TransactionalOutbox"/> does: handed to the relay as they commit.</summary>
     private static Task CommitAsync(Harness harness, params OutgoingMessage[] messages) =>
-        harness.Services.GetRequiredService<SqliteWriter>().WriteAsync(
+        harness.Writer.WriteAsync(
             (connection, transaction) => OutboxStore.Append(connection, transaction, messages, TimeProvider.System.GetUtcNow()),
             committed: harness.Services.GetRequiredService<RelayQueue>().Add);
 
@@ -83,7 +83,15 @@ public sealed class OutboxRelayTests
         using var observer = harness.Bus.Bus.ConnectPublishObserver(publishes);
         var messages = Enumerable.Range(0, 600).Select(i => Event(i, orderingKey: $"customer-{i % 5}")).ToArray();
 
-        await Task.WhenAll(messages.Chunk(3).Select(chunk => CommitAsync(harness, chunk)));
+        // Each end user's commits one after the other, the five end users' at once: on PostgreSQL the sequence is taken
+        // at insert, so only commits that follow each other have an order to keep, and the sequence shows it.
+        await Task.WhenAll(messages.GroupBy(m => m.OrderingKey).Select(async endUser =>
+        {
+            foreach (var chunk in endUser.Chunk(3))
+            {
+                await CommitAsync(harness, chunk);
+            }
+        }));
 
         await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
         Assert.Equal(messages.Length, publishes.Count);
@@ -156,10 +164,7 @@ public sealed class OutboxRelayTests
         await using var harness = await Harness.StartAsync();
         var publishes = new PublishCounter();
         using var observer = harness.Bus.Bus.ConnectPublishObserver(publishes);
-        harness.Execute("""
-            CREATE TRIGGER fail_mark BEFORE UPDATE OF sent_at ON outbox
-            BEGIN SELECT RAISE(ABORT, 'injected: disk full'); END
-            """);
+        var failingMark = harness.FailWrites("fail_mark", "BEFORE UPDATE OF sent_at", "outbox", "injected: disk full");
         var messages = Enumerable.Range(0, 20).Select(i => Event(i)).ToArray();
 
         await AppendAsync(harness, messages);
@@ -167,7 +172,7 @@ public sealed class OutboxRelayTests
         await Task.Delay(TimeSpan.FromMilliseconds(500)); // ten poll intervals of the harness, each a failed mark
         Assert.Equal(messages.Length, harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"));
 
-        harness.Execute("DROP TRIGGER fail_mark");
+        failingMark.Remove();
         await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
         Assert.Equal(messages.Length, publishes.Count);
     }
@@ -213,10 +218,7 @@ public sealed class OutboxRelayTests
     private static string LastError(Harness harness, OutgoingMessage message)
     {
         using var connection = harness.OpenDatabase();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT last_error FROM outbox WHERE message_id = $id";
-        command.Parameters.AddWithValue("$id", message.MessageId.ToString());
-        return (string)command.ExecuteScalar()!;
+        return connection.ExecuteScalar<string>("SELECT last_error FROM outbox WHERE message_id = @Id", new { Id = message.MessageId.ToString() })!;
     }
 }
 

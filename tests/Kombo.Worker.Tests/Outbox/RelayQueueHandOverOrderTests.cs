@@ -19,17 +19,17 @@ public sealed class RelayQueueHandOverOrderTests : IAsyncLifetime
 
     private readonly OutboxDatabase _db = new();
     private readonly FakeTimeProvider _clock = new();
-    private SqliteWriter _writer = null!;
+    private IDatabaseWriter _writer = null!;
 
     public Task InitializeAsync()
     {
-        _writer = new SqliteWriter(_db.Database, Options.Create(new StorageOptions { DatabasePath = _db.Path }));
+        _writer = _db.NewWriter();
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
-        await _writer.DisposeAsync();
+        await ((IAsyncDisposable)_writer).DisposeAsync();
         _db.Dispose();
     }
 

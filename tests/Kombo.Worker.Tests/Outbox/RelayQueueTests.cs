@@ -16,22 +16,22 @@ public sealed class RelayQueueTests : IAsyncLifetime
 
     private readonly OutboxDatabase _db = new();
     private readonly FakeTimeProvider _clock = new();
-    private SqliteWriter _writer = null!;
+    private IDatabaseWriter _writer = null!;
 
     public Task InitializeAsync()
     {
-        _writer = new SqliteWriter(_db.Database, Options.Create(new StorageOptions { DatabasePath = _db.Path }));
+        _writer = _db.NewWriter();
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
+    public Task DisposeAsync()
     {
-        await _writer.DisposeAsync();
         _db.Dispose();
+        return Task.CompletedTask;
     }
 
-    private RelayQueue Queue(int batchSize = 100) => new(
-        _db.Database, _writer, new AllOutboxPartitions(), new OutboxSignal(),
+    private RelayQueue Queue(int batchSize = 100, IDatabaseWriter? writer = null) => new(
+        _db.Database, writer ?? _writer, new AllOutboxPartitions(), new OutboxSignal(),
         Options.Create(new OutboxOptions { BatchSize = batchSize, PollInterval = PollInterval }),
         _clock, NullLogger<RelayQueue>.Instance);
 
@@ -174,7 +174,7 @@ public sealed class RelayQueueTests : IAsyncLifetime
         var queue = Queue();
         var rows = await CommitAsync(null, Events(3));
         Assert.Equal(Sequences(rows), await NextAsync(queue));
-        _db.Execute("CREATE TRIGGER fail_mark BEFORE UPDATE OF sent_at ON outbox BEGIN SELECT RAISE(ABORT, 'injected: disk full'); END");
+        var failingMark = InjectedFailure.Add(_db.Database, "fail_mark", "BEFORE UPDATE OF sent_at", "outbox", "injected: disk full");
 
         foreach (var row in rows)
         {
@@ -186,7 +186,7 @@ public sealed class RelayQueueTests : IAsyncLifetime
         _clock.Advance(PollInterval);
         Assert.Empty(await NextAsync(queue));
 
-        _db.Execute("DROP TRIGGER fail_mark");
+        failingMark.Remove();
         Assert.True(await queue.FlushMarksAsync());
         Assert.False(queue.MarkNeedsRetry);
         Assert.Equal(0, _db.Scalar<long>("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"));
@@ -197,13 +197,15 @@ public sealed class RelayQueueTests : IAsyncLifetime
     [Fact]
     public async Task Confirms_that_arrive_while_a_mark_commits_gather_for_the_next_mark()
     {
-        var queue = Queue();
+        // One connection, as SQLite's single writer has: a held write holds the next one on PostgreSQL too.
+        var writer = _db.NewWriter(connections: 1);
+        var queue = Queue(writer: writer);
         var rows = await CommitAsync(null, Events(10));
         Assert.Equal(Sequences(rows), await NextAsync(queue));
         var writes = 0;
-        _writer.Committed += done => Interlocked.Add(ref writes, done);
+        writer.Committed += done => Interlocked.Add(ref writes, done);
         using var gate = new ManualResetEventSlim();
-        var held = _writer.WriteAsync((_, _) => gate.Wait(TimeSpan.FromSeconds(10)));
+        var held = writer.WriteAsync((_, _) => gate.Wait(TimeSpan.FromSeconds(10)));
 
         // The first confirm's mark queues behind the held write; the other nine gather meanwhile.
         foreach (var row in rows)

@@ -8,6 +8,8 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Kombo.Worker.Tests.OutboxTool;
 
+// The outbox tool opens SQLite files only.
+[Trait(TestStorage.Trait, TestStorage.SqliteOnly)]
 public sealed class OutboxToolTests : IDisposable
 {
     private static readonly DateTimeOffset Now = new(2025, 3, 14, 12, 0, 0, TimeSpan.Zero);
@@ -137,7 +139,7 @@ public sealed class OutboxToolTests : IDisposable
         Assert.Equal("", error);
         Assert.Equal(0, exitCode);
         Assert.Contains($"replayed row {row.Sequence} (LinkCreated {row.MessageId}, parked after 10 attempts): pending again", output, StringComparison.Ordinal);
-        using var connection = _db.Database.Open();
+        using var connection = _db.Sqlite.Open();
         var stored = connection.QuerySingle<(long? ParkedAt, long Attempts, long NextAttemptAt)>(
             "SELECT parked_at, attempts, next_attempt_at FROM outbox WHERE sequence = @Sequence", new { row.Sequence });
         Assert.Null(stored.ParkedAt);
@@ -289,7 +291,7 @@ public sealed class OutboxToolTests : IDisposable
     {
         var row = _db.Append(Now);
         _db.Park(row.Sequence, Now, "boom");
-        using var other = _db.Database.Open();
+        using var other = _db.Sqlite.Open();
         using var lockHolder = other.BeginTransaction(deferred: false);
         other.Execute("UPDATE outbox SET attempts = attempts WHERE sequence = @Sequence", new { row.Sequence }, lockHolder);
 
@@ -305,7 +307,7 @@ public sealed class OutboxToolTests : IDisposable
     public void Reading_works_while_another_writer_holds_the_lock()
     {
         _db.Append(Now);
-        using var other = _db.Database.Open();
+        using var other = _db.Sqlite.Open();
         using var lockHolder = other.BeginTransaction(deferred: false);
         other.Execute("UPDATE outbox SET attempts = attempts", transaction: lockHolder);
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace Kombo.Worker.Tests.Storage;
 
+[Trait(TestStorage.Trait, TestStorage.SqliteOnly)]
 public sealed class DatabaseLockTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Tests.Storage;
 
+[Trait(TestStorage.Trait, TestStorage.SqliteOnly)]
 public sealed class MigrationTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Tests.Storage;
 
+[Trait(TestStorage.Trait, TestStorage.SqliteOnly)]
 public sealed class SqliteDatabaseTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

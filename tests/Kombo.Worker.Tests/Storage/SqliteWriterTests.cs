@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Tests.Storage;
 
+[Trait(TestStorage.Trait, TestStorage.SqliteOnly)]
 public sealed class SqliteWriterTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using Kombo.Testing;
 using Kombo.Worker.Connect;
@@ -16,8 +17,9 @@ using Microsoft.Extensions.Hosting;
 namespace Kombo.Worker.Tests.Support;
 
 /// <summary>
-/// The worker's real consumers, SQLite store, outbox and Kombo client on MassTransit's in-memory harness, with a
-/// <see cref="FakeKombo"/> behind the HTTP client. One per test.
+/// The worker's real consumers, store (<see cref="TestStorage"/>: a SQLite file or a PostgreSQL database of the test's
+/// own), outbox and Kombo client on MassTransit's in-memory harness, with a <see cref="FakeKombo"/> behind the HTTP
+/// client. One per test.
 /// </summary>
 internal sealed class Harness : IAsyncDisposable
 {
@@ -45,9 +47,9 @@ internal sealed class Harness : IAsyncDisposable
         var kombo = new FakeKombo();
         var directory = new TempDirectory();
         var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(await TestStorage.SettingsAsync(directory))
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
-                ["Storage:DatabasePath"] = directory.File("worker.db"),
                 ["Kombo:BaseUrl"] = "http://kombo.test/v1/",
                 ["Kombo:ApiKey"] = ApiKey,
                 ["Kombo:AttemptTimeout"] = "00:00:02",
@@ -88,7 +90,18 @@ internal sealed class Harness : IAsyncDisposable
         return harness;
     }
 
-    public SqliteConnection OpenDatabase() => _provider.GetRequiredService<SqliteDatabase>().Open();
+    public IDatabase Database => _provider.GetRequiredService<IDatabase>();
+
+    public IDatabaseWriter Writer => _provider.GetRequiredService<IDatabaseWriter>();
+
+    public DbConnection OpenDatabase() => Database.Open();
+
+    /// <summary>A trigger that fails the writes <paramref name="when"/> names on <paramref name="table"/> (see <see cref="InjectedFailure"/>).</summary>
+    public InjectedFailure FailWrites(string name, string when, string table, string message) =>
+        InjectedFailure.Add(Database, name, when, table, message);
+
+    /// <summary>Stops the writer, which then refuses every write, as a disk that went away would.</summary>
+    public ValueTask StopWriterAsync() => ((IAsyncDisposable)Writer).DisposeAsync();
 
     public long Count(string sql, object? parameters = null)
     {

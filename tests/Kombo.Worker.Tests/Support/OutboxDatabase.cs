@@ -8,27 +8,70 @@ using Microsoft.Extensions.Options;
 
 namespace Kombo.Worker.Tests.Support;
 
-/// <summary>A worker database of the test's own, created by the real migrator, with outbox rows in each state.</summary>
+/// <summary>
+/// A worker database of the test's own (<see cref="TestStorage"/>: a SQLite file or a PostgreSQL database), created by
+/// the real migrator, with outbox rows in each state.
+/// </summary>
 internal sealed class OutboxDatabase : IDisposable
 {
     public const string SecretLink = "https://connect.kombo.test/v1?token=secret-link-token";
 
     private readonly TempDirectory _directory = new();
+    private readonly List<IAsyncDisposable> _writers = [];
 
     public OutboxDatabase(string fileName = "worker.db")
     {
         Path = _directory.File(fileName);
-        Database = new SqliteDatabase(Options.Create(new StorageOptions { DatabasePath = Path }), new TestHostEnvironment(_directory.Path));
-        Database.EnsureCreated();
-        using var connection = Database.Open();
-        SchemaMigrator.Migrate(connection);
+        if (TestStorage.IsPostgreSql)
+        {
+            Settings = new StorageOptions
+            {
+                Provider = StorageOptions.PostgreSql,
+                ConnectionString = TestStorage.CreatePostgreSqlDatabaseAsync().GetAwaiter().GetResult(),
+            };
+            var postgres = new PostgreSqlDatabase(Options.Create(Settings));
+            using var connection = postgres.DataSource.OpenConnection();
+            PostgreSqlSchemaMigrator.MigrateAsync(connection, CancellationToken.None).GetAwaiter().GetResult();
+            Database = postgres;
+        }
+        else
+        {
+            Settings = new StorageOptions { DatabasePath = Path };
+            var sqlite = new SqliteDatabase(Options.Create(Settings), new TestHostEnvironment(_directory.Path));
+            sqlite.EnsureCreated();
+            using var connection = sqlite.Open();
+            SchemaMigrator.Migrate(connection);
+            Database = sqlite;
+        }
     }
 
+    /// <summary>The SQLite file (only SQLite's own tests open it by its path).</summary>
     public string Path { get; }
 
     public string Directory => _directory.Path;
 
-    public SqliteDatabase Database { get; }
+    public StorageOptions Settings { get; }
+
+    public IDatabase Database { get; }
+
+    /// <summary>For the tests about SQLite itself.</summary>
+    public SqliteDatabase Sqlite => Database as SqliteDatabase
+        ?? throw new InvalidOperationException($"A SQLite-only test ran on {Database.GetType().Name}: give it [Trait(\"{TestStorage.Trait}\", \"{TestStorage.SqliteOnly}\")].");
+
+    /// <summary>The provider's writer on this database, stopped with it.</summary>
+    /// <param name="connections">PostgreSQL's writer connections; SQLite's writer has one.</param>
+    public IDatabaseWriter NewWriter(int connections = 8)
+    {
+        var options = Options.Create(Settings with { WriterConnections = connections });
+        IDatabaseWriter writer = Database switch
+        {
+            SqliteDatabase sqlite => new SqliteWriter(sqlite, options),
+            PostgreSqlDatabase postgres => new PostgreSqlWriter(postgres, options),
+            _ => throw new InvalidOperationException($"No writer for {Database.GetType().Name}."),
+        };
+        _writers.Add((IAsyncDisposable)writer);
+        return writer;
+    }
 
     /// <returns>The row's sequence and message id.</returns>
     public (long Sequence, Guid MessageId) Append(DateTimeOffset createdAt, string? orderingKey = null)
@@ -39,10 +82,9 @@ internal sealed class OutboxDatabase : IDisposable
             correlationId, null, null, null, null, orderingKey);
         using var connection = Database.Open();
         using var transaction = connection.BeginTransaction();
-        OutboxStore.Append(connection, transaction, [row], createdAt);
-        var sequence = connection.ExecuteScalar<long>("SELECT last_insert_rowid()", transaction: transaction);
+        var appended = OutboxStore.Append(connection, transaction, [row], createdAt);
         transaction.Commit();
-        return (sequence, row.MessageId);
+        return (appended[0].Sequence, row.MessageId);
     }
 
     public void MarkSent(long sequence, DateTimeOffset sentAt) =>
@@ -78,6 +120,16 @@ internal sealed class OutboxDatabase : IDisposable
 
     public void Dispose()
     {
+        foreach (var writer in _writers)
+        {
+            writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        if (Database is IAsyncDisposable owned)
+        {
+            owned.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
         SqliteConnection.ClearAllPools();
         _directory.Dispose();
     }

@@ -102,7 +102,7 @@ public sealed class IntegrationLifecycleTests
         Assert.Equal("INVALID", changed.State);
         Assert.Equal(noon, changed.UpdatedAt);
         Assert.Equal(2, harness.Count("SELECT COUNT(*) FROM integration_state_changes"));
-        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM integration_state_changes WHERE applied = 1"));
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM integration_state_changes WHERE applied = TRUE"));
         Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM integrations WHERE state = 'INVALID'"));
     }
 

@@ -112,7 +112,7 @@ public sealed class WebhookEndpointTests
     {
         await using var harness = await StartAsync();
         // A writer that has stopped refuses every write, as a disk that went away would.
-        await harness.Services.GetRequiredService<SqliteWriter>().DisposeAsync();
+        await harness.StopWriterAsync();
 
         var (status, _) = await PostAsync(harness, WebhookJson.Created("evt-1", "personio:A"));
 
