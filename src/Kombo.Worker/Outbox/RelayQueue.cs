@@ -58,7 +58,8 @@ internal sealed partial class RelayQueue(
     // When the next batch is a sweep, and the end users held behind a failed row as of the last one.
     private bool _sweepNeeded = true;
     private DateTimeOffset _nextSweepAt = DateTimeOffset.MinValue;
-    private DateTimeOffset? _retryAt;
+    // When rows that failed on their own come due again; several, so that one coming due never hides a later one.
+    private readonly SortedSet<DateTimeOffset> _retries = [];
     private HashSet<string> _heldOrderingKeys = [];
 
     // Rows handed out and not yet marked or given back; the confirmed ones among them wait in _unmarked for a mark.
@@ -75,7 +76,7 @@ internal sealed partial class RelayQueue(
         {
             lock (_lock)
             {
-                return _retryAt;
+                return _retries.Count > 0 ? _retries.Min : null;
             }
         }
     }
@@ -141,9 +142,9 @@ internal sealed partial class RelayQueue(
         HashSet<long> outstanding;
         lock (_lock)
         {
-            if (_retryAt <= now)
+            while (_retries.Count > 0 && _retries.Min <= now)
             {
-                _retryAt = null;
+                _retries.Remove(_retries.Min);
                 _sweepNeeded = true;
             }
 
@@ -333,9 +334,9 @@ internal sealed partial class RelayQueue(
         {
             foreach (var failure in failures)
             {
-                if (failure.CountsAsAttempt && !failure.Park && (_retryAt is null || failure.NextAttemptAt < _retryAt))
+                if (failure.CountsAsAttempt && !failure.Park)
                 {
-                    _retryAt = failure.NextAttemptAt;
+                    _retries.Add(failure.NextAttemptAt);
                 }
             }
         }

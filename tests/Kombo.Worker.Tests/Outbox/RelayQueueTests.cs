@@ -153,6 +153,28 @@ public sealed class RelayQueueTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_retry_that_comes_due_does_not_hide_a_later_one()
+    {
+        // A row retried a moment early (the sweep's clock ran on past the relay's wake-up) fails again while its first
+        // retry time is still pending: once that time passes, the second must still wake the relay.
+        var queue = Queue();
+        var rows = await CommitAsync(null, Events(1, "customer-1"));
+        Assert.Equal(Sequences(rows), await NextAsync(queue));
+        var first = _clock.GetUtcNow() + TimeSpan.FromSeconds(1);
+        await queue.ReturnAsync(Sequences(rows), [new PublishFailure(rows[0].Sequence, "injected", first, Park: false)]);
+        _db.Execute("UPDATE outbox SET next_attempt_at = @Now", new { Now = UnixTime.ToMs(_clock.GetUtcNow()) });
+        Assert.Equal(Sequences(rows), await NextAsync(queue));
+        var second = _clock.GetUtcNow() + TimeSpan.FromSeconds(2);
+        await queue.ReturnAsync(Sequences(rows), [new PublishFailure(rows[0].Sequence, "injected", second, Park: false)]);
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Empty(await NextAsync(queue));
+        Assert.Equal(second, queue.RetryAt);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(Sequences(rows), await NextAsync(queue));
+    }
+
+    [Fact]
     public async Task The_table_is_swept_again_every_poll_interval_and_at_once_while_a_read_is_full()
     {
         var queue = Queue(batchSize: 2);
