@@ -29,16 +29,20 @@ public sealed class BrokerRestartTests(RabbitMqBroker broker, KomboEmulatorFixtu
         var started = Stopwatch.StartNew();
         var scale = ChaosScale.Current;
         var restarts = scale.BrokerRestarts;
-        var workload = await ChaosWorkload.CreateAsync(kombo, scale.BrokerRestartCommands, "broker");
+        // Kombo's webhooks on, as in production: a redemption whose Kombo call the restart cut short may have spent its
+        // token, and integration-created is what settles it (without webhooks it is answered outcome_unknown).
+        var (own, webhookSettings, _) = await WebhookedKombo.ForInProcessWorkerAsync();
+        await using var ownKombo = own;
+        var workload = await ChaosWorkload.CreateAsync(own, scale.BrokerRestartCommands, "broker");
         var pendingWhileDown = new List<int>();
 
         // Kombo slow enough that the run lasts a few seconds, with commands in flight whenever the broker acts up.
-        await kombo.Client.SetFaultsAsync(new FaultSettings { LatencyMs = 1000 });
+        await own.Client.SetFaultsAsync(new FaultSettings { LatencyMs = 1000 });
         StoreFindings store;
         await using var ledger = await EventLedger.StartAsync(broker, _virtualHost);
         var logs = new LogCapture();
         var queued = 0u;
-        await using (var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, kombo, configure: builder => builder.Logging.AddProvider(logs)))
+        await using (var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, own, new(webhookSettings), configure: builder => builder.Logging.AddProvider(logs)))
         {
             var databasePath = Path.Combine(worker.Directory, "worker.db");
             await using (var amqp = await AmqpClient.ConnectAsync(broker.Node, _virtualHost, "kombo-chaos"))
