@@ -153,6 +153,24 @@ public sealed class RelayQueueTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_row_a_sweep_read_is_not_handed_out_again_from_behind_a_row_it_did_not_read()
+    {
+        var queue = Queue();
+        Assert.Empty(await queue.NextBatchAsync());
+        var rows = await CommitAsync(null, Events(3));
+
+        // The last row is one the sweep below cannot see yet (as if its commit came after the sweep's read), and it
+        // was handed over before the first row, whose writer was slower.
+        _db.Execute($"UPDATE outbox SET next_attempt_at = next_attempt_at + 3600000 WHERE sequence = {rows[2].Sequence}");
+        queue.Add([rows[2]]);
+        queue.Add([rows[0]]);
+        _clock.Advance(PollInterval);
+
+        Assert.Equal([rows[0].Sequence, rows[1].Sequence], (await queue.NextBatchAsync()).Select(row => row.Sequence));
+        Assert.Equal([rows[2].Sequence], (await queue.NextBatchAsync()).Select(row => row.Sequence));
+    }
+
+    [Fact]
     public async Task A_retry_that_comes_due_does_not_hide_a_later_one()
     {
         // A row retried a moment early (the sweep's clock ran on past the relay's wake-up) fails again while its first
