@@ -29,8 +29,11 @@ public sealed class SmallDisk : IAsyncDisposable
         return new SmallDisk(path);
     }
 
-    /// <summary>Writes a filler file until the file system refuses another byte.</summary>
-    public void Fill()
+    /// <summary>
+    /// Writes a filler file until the file system refuses another byte, then gives back
+    /// <paramref name="leaveFree"/> bytes of it.
+    /// </summary>
+    public void Fill(int leaveFree = 0)
     {
         var chunk = new byte[1024 * 1024];
         using var filler = new FileStream(System.IO.Path.Combine(Path, Filler), FileMode.Append, FileAccess.Write, FileShare.None, 1, FileOptions.WriteThrough);
@@ -56,6 +59,11 @@ public sealed class SmallDisk : IAsyncDisposable
         catch (IOException)
         {
             // Full.
+        }
+
+        if (leaveFree > 0)
+        {
+            filler.SetLength(Math.Max(0, filler.Length - leaveFree));
         }
     }
 
