@@ -16,8 +16,9 @@ public sealed class ConcurrentDeliveryTests
     [Fact]
     public async Task Same_command_delivered_twice_at_once_has_one_effect_and_one_event()
     {
-        await using var harness = await Harness.StartAsync();
-        using var bothCalled = HoldKomboUntilCalls(harness, 2);
+        // The held call must outlast its wait for the other one: a timed-out attempt would be retried, a third call.
+        await using var harness = await Harness.StartAsync(new() { ["Kombo:AttemptTimeout"] = "00:00:15", ["Kombo:TotalTimeout"] = "00:00:30" });
+        var bothCalled = HoldKomboUntilCalls(harness, 2);
         var command = new CreateConnectLink
         {
             CorrelationId = NewId.NextGuid(),
@@ -68,23 +69,36 @@ public sealed class ConcurrentDeliveryTests
     }
 
     /// <summary>Each Kombo call waits (bounded) until <paramref name="calls"/> calls have arrived, then answers as usual.</summary>
-    private static CountdownEvent HoldKomboUntilCalls(Harness harness, int calls)
+    /// <remarks>
+    /// The wait is asynchronous: a blocked thread-pool thread would hold back the very delivery it waits for.
+    /// </remarks>
+    private static AllArrived HoldKomboUntilCalls(Harness harness, int calls)
     {
-        var arrived = new CountdownEvent(calls);
-        harness.Kombo.Respond = _ =>
+        var arrived = new AllArrived(calls);
+        harness.Kombo.RespondAsync = async (_, _) =>
         {
-            lock (arrived)
-            {
-                if (!arrived.IsSet)
-                {
-                    arrived.Signal();
-                }
-            }
-
             // Long enough for the second delivery to arrive on a loaded machine; both normally arrive within milliseconds.
-            arrived.Wait(TimeSpan.FromSeconds(10));
+            await arrived.SignalAndWaitAsync(TimeSpan.FromSeconds(10));
             return null;
         };
         return arrived;
+    }
+
+    private sealed class AllArrived(int calls)
+    {
+        private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _arrived;
+
+        public bool IsSet => _all.Task.IsCompleted;
+
+        public async Task SignalAndWaitAsync(TimeSpan limit)
+        {
+            if (Interlocked.Increment(ref _arrived) >= calls)
+            {
+                _all.TrySetResult();
+            }
+
+            await Task.WhenAny(_all.Task, Task.Delay(limit));
+        }
     }
 }
