@@ -26,7 +26,6 @@ namespace Kombo.Worker.Outbox;
 /// <item>Marks are batched: while one mark commits, the confirms that arrive meanwhile gather for the next. A crash
 /// publishes again at most the rows of those two marks and the publishes in flight (delivery is at least once; the
 /// stored message id lets subscribers drop repeats). A graceful stop waits for the marks.</item>
-/// </list>
 /// <item>Only owned partitions (<see cref="IOutboxPartitions"/>): rows committed here in another instance's partition
 /// wake that instance instead, a partition gained is swept, and handed-over rows of a partition lost are left to its
 /// new owner. On PostgreSQL, sequences are taken at insert and commits finish in any order: a row handed over below
