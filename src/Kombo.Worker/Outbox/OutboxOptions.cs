@@ -15,7 +15,7 @@ internal sealed record OutboxOptions
     /// commit order of every row, at the cost of one broker round trip per row.
     /// </summary>
     [Range(1, 256)]
-    public int PublishLanes { get; init; } = 16;
+    public int PublishLanes { get; init; } = 64;
 
     /// <summary>
     /// How often the relay sweeps the outbox table for rows the in-memory handover does not bring (back-offs that came
