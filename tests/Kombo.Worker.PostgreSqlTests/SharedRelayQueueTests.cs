@@ -46,6 +46,28 @@ public sealed class SharedRelayQueueTests(PostgresFixture postgres)
         Assert.Equal([first[0].Sequence, next[0].Sequence], (await instance.Queue.NextBatchAsync()).Select(row => row.Sequence));
     }
 
+    [Fact]
+    public async Task A_row_another_instance_committed_is_not_overtaken_by_its_end_users_next_row_committed_here()
+    {
+        var connectionString = await postgres.Node.CreateDatabaseAsync();
+        await using (var migration = new NpgsqlConnection(connectionString))
+        {
+            await migration.OpenAsync();
+            await PostgreSqlSchemaMigrator.MigrateAsync(migration, CancellationToken.None);
+        }
+
+        await using var instance = await OutboxInstance.StartAsync(connectionString);
+        await Eventually.HoldsAsync(() => instance.Owned.Count == OutboxPartition.Count, "the instance took every partition");
+        Assert.Empty(await instance.Queue.NextBatchAsync());
+
+        // customer-1's first command commits on another instance, whose wake-up has not arrived here yet; the second
+        // commits here, after it.
+        var elsewhere = await CommitWithoutHandOverAsync(connectionString, Event("customer-1"));
+        var here = await instance.CommitAsync(Event("customer-1"));
+
+        Assert.Equal([elsewhere[0].Sequence, here[0].Sequence], (await instance.Queue.NextBatchAsync()).Select(row => row.Sequence));
+    }
+
     private static async Task<IReadOnlyList<PendingMessage>> CommitWithoutHandOverAsync(string connectionString, OutgoingMessage message)
     {
         await using var connection = new NpgsqlConnection(connectionString);

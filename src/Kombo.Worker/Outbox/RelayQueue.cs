@@ -28,8 +28,10 @@ namespace Kombo.Worker.Outbox;
 /// stored message id lets subscribers drop repeats). A graceful stop waits for the marks.</item>
 /// <item>Only owned partitions (<see cref="IOutboxPartitions"/>): rows committed here in another instance's partition
 /// wake that instance instead, a partition gained is swept, and handed-over rows of a partition lost are left to its
-/// new owner. On PostgreSQL, sequences are taken at insert and commits finish in any order: a row handed over below
-/// the last one swept asks for a sweep instead of being dropped.</item>
+/// new owner. On a shared database (PostgreSQL) a commit here asks for a sweep instead of handing its rows over: an
+/// earlier row of the same end user may have committed on another instance, and only the table, read in sequence
+/// order, has it (sequences are taken at insert, so a transaction that began after another committed sorts after
+/// it).</item>
 /// </list>
 /// One lock guards all of it, and nothing waits under it. <see cref="NextBatchAsync"/> has one caller at a time (the
 /// relay's loop); everything else may be called from any thread.
@@ -107,13 +109,15 @@ internal sealed partial class RelayQueue(
                     {
                         partitions.WakeOwner(row.PartitionId);
                     }
+                    else if (database.IsShared)
+                    {
+                        // Another instance may have committed an earlier row of this end user, which only the table
+                        // shows while its wake-up is on its way: on a shared database the table decides the order.
+                        _sweepNeeded = true;
+                    }
                     else if (row.Sequence > _sweptThrough)
                     {
                         _handedOver.Enqueue(row with { CommittedAt = committedAt });
-                    }
-                    else if (database.IsShared)
-                    {
-                        _sweepNeeded = true;
                     }
                 }
             }

@@ -69,6 +69,7 @@ public sealed class RelayQueueTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait(TestStorage.Trait, TestStorage.SqliteOnly)] // A shared database hands no rows over: every commit asks for a sweep.
     public async Task Handed_over_rows_are_handed_out_in_commit_order_with_their_commit_time()
     {
         var queue = Queue(batchSize: 4);
@@ -113,6 +114,7 @@ public sealed class RelayQueueTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait(TestStorage.Trait, TestStorage.SqliteOnly)] // A shared database hands no rows over: every commit asks for a sweep.
     public async Task After_a_row_did_not_fit_every_row_is_left_to_the_table_until_the_next_sweep()
     {
         var queue = Queue(batchSize: 2 * RelayQueue.Capacity);
@@ -153,6 +155,7 @@ public sealed class RelayQueueTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait(TestStorage.Trait, TestStorage.SqliteOnly)] // A shared database hands no rows over: every commit asks for a sweep.
     public async Task A_row_a_sweep_read_is_not_handed_out_again_from_behind_a_row_it_did_not_read()
     {
         var queue = Queue();
