@@ -1,3 +1,4 @@
+using Dapper;
 using Kombo.Contracts;
 using Kombo.Testing;
 using Kombo.Worker.Outbox;
@@ -43,6 +44,20 @@ public sealed class OutboxPartitionsTests(PostgresFixture postgres) : IAsyncLife
         // Its heartbeat must expire (5 s) before the fair share grows; then one tick (1 s) takes the free partitions.
         Assert.InRange(TimeProvider.System.GetElapsedTime(stopped), TimeSpan.Zero, TimeSpan.FromSeconds(8));
         Assert.Empty(first.Owned);
+    }
+
+    [Fact]
+    public async Task Owner_sessions_have_the_server_probe_a_silent_peer_within_seconds()
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+
+        await connection.ExecuteAsync(PostgreSqlOutboxPartitions.SessionSettingsSql);
+
+        var idle = await connection.ExecuteScalarAsync<string>("SHOW tcp_keepalives_idle");
+        var interval = await connection.ExecuteScalarAsync<string>("SHOW tcp_keepalives_interval");
+        var count = await connection.ExecuteScalarAsync<string>("SHOW tcp_keepalives_count");
+        Assert.Equal("idle 5, interval 2, count 3", $"idle {idle}, interval {interval}, count {count}");
     }
 
     [Fact]
