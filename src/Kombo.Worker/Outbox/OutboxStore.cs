@@ -56,7 +56,7 @@ internal static class OutboxStore
             last_error = @Error,
             next_attempt_at = @NextAttemptAt,
             parked_at = CASE WHEN @Park THEN @Now END
-        WHERE sequence = @Sequence
+        WHERE sequence = @Sequence AND sent_at IS NULL
         """;
 
     private const string DeleteSentSql = """

@@ -58,6 +58,20 @@ public sealed class RelayQueueTests : IAsyncLifetime
     private static long[] Sequences(IEnumerable<PendingMessage> rows) => [.. rows.Select(row => row.Sequence)];
 
     [Fact]
+    public async Task A_failure_given_back_after_the_row_was_sent_by_another_instance_neither_parks_nor_delays_it()
+    {
+        // This instance lost the row's partition while its publish was failing; the new owner sent the row meanwhile.
+        var queue = Queue();
+        var rows = await CommitAsync(queue, Event());
+        Assert.Equal(Sequences(rows), await NextAsync(queue));
+        _db.MarkSent(rows[0].Sequence, _clock.GetUtcNow());
+
+        await queue.ReturnAsync([rows[0].Sequence], [new PublishFailure(rows[0].Sequence, "boom", _clock.GetUtcNow().AddHours(1), Park: true)]);
+
+        Assert.Equal(0L, _db.Scalar<long>("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL OR last_error IS NOT NULL OR attempts > 0"));
+    }
+
+    [Fact]
     public async Task The_first_batch_sweeps_the_table_for_rows_committed_before_a_start()
     {
         var before = await CommitAsync(null, Events(3));
