@@ -17,16 +17,8 @@ public sealed class SharedRelayQueueTests(PostgresFixture postgres)
     [Fact]
     public async Task A_row_committed_while_a_sweep_read_the_table_is_not_overtaken_by_its_end_users_next_row()
     {
-        var connectionString = await postgres.Node.CreateDatabaseAsync();
-        await using (var migration = new NpgsqlConnection(connectionString))
-        {
-            await migration.OpenAsync();
-            await PostgreSqlSchemaMigrator.MigrateAsync(migration, CancellationToken.None);
-        }
-
-        await using var instance = await OutboxInstance.StartAsync(connectionString);
-        await Eventually.HoldsAsync(() => instance.Owned.Count == OutboxPartition.Count, "the instance took every partition");
-        Assert.Empty(await instance.Queue.NextBatchAsync());
+        var connectionString = await NewDatabaseAsync();
+        await using var instance = await SoleOwnerAsync(connectionString);
 
         // A command of customer-1 takes the lower sequence, and commits while a sweep reads the table without it:
         // the queue sees it handed over, but the read, which ends at a later row, does not have it.
@@ -49,16 +41,8 @@ public sealed class SharedRelayQueueTests(PostgresFixture postgres)
     [Fact]
     public async Task A_row_another_instance_committed_is_not_overtaken_by_its_end_users_next_row_committed_here()
     {
-        var connectionString = await postgres.Node.CreateDatabaseAsync();
-        await using (var migration = new NpgsqlConnection(connectionString))
-        {
-            await migration.OpenAsync();
-            await PostgreSqlSchemaMigrator.MigrateAsync(migration, CancellationToken.None);
-        }
-
-        await using var instance = await OutboxInstance.StartAsync(connectionString);
-        await Eventually.HoldsAsync(() => instance.Owned.Count == OutboxPartition.Count, "the instance took every partition");
-        Assert.Empty(await instance.Queue.NextBatchAsync());
+        var connectionString = await NewDatabaseAsync();
+        await using var instance = await SoleOwnerAsync(connectionString);
 
         // customer-1's first command commits on another instance, whose wake-up has not arrived here yet; the second
         // commits here, after it.
@@ -66,6 +50,32 @@ public sealed class SharedRelayQueueTests(PostgresFixture postgres)
         var here = await instance.CommitAsync(Event("customer-1"));
 
         Assert.Equal([elsewhere[0].Sequence, here[0].Sequence], (await instance.Queue.NextBatchAsync()).Select(row => row.Sequence));
+    }
+
+    private async Task<string> NewDatabaseAsync()
+    {
+        var connectionString = await postgres.Node.CreateDatabaseAsync();
+        await using var migration = new NpgsqlConnection(connectionString);
+        await migration.OpenAsync();
+        await PostgreSqlSchemaMigrator.MigrateAsync(migration, CancellationToken.None);
+        return connectionString;
+    }
+
+    /// <summary>An instance that owns every partition and has swept the empty table once.</summary>
+    private static async Task<OutboxInstance> SoleOwnerAsync(string connectionString)
+    {
+        var instance = await OutboxInstance.StartAsync(connectionString);
+        try
+        {
+            await Eventually.HoldsAsync(() => instance.Owned.Count == OutboxPartition.Count, "the instance took every partition");
+            Assert.Empty(await instance.Queue.NextBatchAsync());
+            return instance;
+        }
+        catch
+        {
+            await instance.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task<IReadOnlyList<PendingMessage>> CommitWithoutHandOverAsync(string connectionString, OutgoingMessage message)
