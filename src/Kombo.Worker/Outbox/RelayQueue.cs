@@ -304,8 +304,8 @@ internal sealed partial class RelayQueue(
                 return [];
             }
 
-            // The rows read leave the hand-over wherever they are queued: on PostgreSQL it is not in sequence order (a
-            // row queued behind one the read did not see may be in it), and a row left there would go out twice.
+            // The rows read leave the hand-over wherever they are queued (a commit is visible a moment before the
+            // writer hands its rows over): a row left there would go out twice.
             _sweptThrough = Math.Max(_sweptThrough, due[^1].Sequence);
             for (var queued = _handedOver.Count; queued > 0; queued--)
             {
