@@ -1,6 +1,8 @@
 using System.Data.Common;
+using System.Text.Json;
 using Dapper;
 using Kombo.Worker.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace Kombo.Worker.Outbox;
 
@@ -44,11 +46,15 @@ internal static class OutboxStore
           AND (parked_at IS NOT NULL OR attempts > 0 OR last_error IS NOT NULL) /**partitions**/
         """;
 
-    // A stale owner (one that lost its partition a moment ago) must not mark a row its successor sent again.
-    private const string MarkSentSql = "UPDATE outbox SET sent_at = @SentAt WHERE sequence IN /**sequences**/ AND sent_at IS NULL";
+    // One text for any set of rows: Dapper compiles a parameter binder for every new text, and a mark runs several
+    // times a second (the sequences written into the text cost a compilation per mark, on the writer's thread). A stale
+    // owner (one that lost its partition a moment ago) must not mark a row its successor sent again.
+    private const string SqliteMarkSentSql = """
+        UPDATE outbox SET sent_at = @SentAt
+        WHERE sequence IN (SELECT value FROM json_each(@Sequences)) AND sent_at IS NULL
+        """;
 
-    // Keeps each statement's parameters well inside SQLite's and PostgreSQL's limits.
-    private const int MarkChunk = 1000;
+    private const string PostgreSqlMarkSentSql = "UPDATE outbox SET sent_at = @SentAt WHERE sequence = ANY(@Sequences) AND sent_at IS NULL";
 
     private const string RecordFailureSql = """
         UPDATE outbox
@@ -92,12 +98,16 @@ internal static class OutboxStore
         sql.Replace("/**partitions**/", owned is null ? "" : $"AND o.partition_id IN {SqlList.Of(owned)}", StringComparison.Ordinal);
 
     public static void MarkSent(
-        DbConnection connection, DbTransaction transaction, IEnumerable<long> sequences, DateTimeOffset now)
+        DbConnection connection, DbTransaction transaction, IReadOnlyCollection<long> sequences, DateTimeOffset now)
     {
         var sentAt = UnixTime.ToMs(now);
-        foreach (var chunk in sequences.Chunk(MarkChunk))
+        if (connection is SqliteConnection)
         {
-            connection.Execute(MarkSentSql.Replace("/**sequences**/", SqlList.Of(chunk), StringComparison.Ordinal), new { SentAt = sentAt }, transaction);
+            connection.Execute(SqliteMarkSentSql, new { SentAt = sentAt, Sequences = JsonSerializer.Serialize(sequences) }, transaction);
+        }
+        else
+        {
+            connection.Execute(PostgreSqlMarkSentSql, new { SentAt = sentAt, Sequences = sequences.ToArray() }, transaction);
         }
     }
 

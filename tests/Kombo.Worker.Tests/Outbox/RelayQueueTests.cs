@@ -1,3 +1,4 @@
+using Dapper;
 using Kombo.Contracts;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
@@ -276,5 +277,29 @@ public sealed class RelayQueueTests : IAsyncLifetime
 
         Assert.Equal(3, Volatile.Read(ref writes));
         Assert.Equal(0, _db.Scalar<long>("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"));
+    }
+
+    [Fact]
+    public async Task Marks_of_different_rows_share_one_statement_so_none_costs_a_compilation()
+    {
+        var queue = Queue();
+        var rows = await CommitAsync(null, Events(6));
+        Assert.Equal(Sequences(rows), await NextAsync(queue));
+
+        foreach (var batch in new[] { rows.Take(1), rows.Skip(1).Take(2), rows.Skip(3) })
+        {
+            foreach (var row in batch)
+            {
+                queue.Confirmed(row.Sequence);
+            }
+
+            Assert.True(await queue.FlushMarksAsync());
+        }
+
+        Assert.Equal(0, _db.Scalar<long>("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"));
+        // Dapper compiles a parameter binder for each statement text it has not seen (per database); its cache lists them.
+        var markTexts = SqlMapper.GetCachedSQL().Select(cached => cached.Item2).Distinct()
+            .Where(sql => sql.StartsWith("UPDATE outbox SET sent_at", StringComparison.Ordinal) && sql.Contains("AND sent_at IS NULL", StringComparison.Ordinal));
+        Assert.Single(markTexts);
     }
 }
