@@ -1,6 +1,6 @@
 namespace Kombo.Worker.Outbox;
 
-/// <summary>Not attempted this round because an earlier row in its lane failed; costs no attempt.</summary>
+/// <summary>Not attempted because the end user's earlier row in flight failed; costs no attempt.</summary>
 internal sealed class HeldBackException(Exception cause) : Exception("An earlier message of the same end user failed.", cause);
 
 /// <summary>A stored row that can never be published as it is (unknown type, corrupt body).</summary>

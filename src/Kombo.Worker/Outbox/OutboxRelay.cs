@@ -7,9 +7,11 @@ namespace Kombo.Worker.Outbox;
 
 /// <summary>
 /// Publishes the rows <see cref="RelayQueue"/> hands out, with publisher confirms, on parallel lanes that keep each end
-/// user's commit order, and reports each confirm back to the queue, which marks the row sent. Failures cost an attempt
-/// and a back-off unless the broker is demonstrably down; during such an outage the relay pauses between rounds and
-/// probes the broker with one row.
+/// user's commit order, and reports each confirm back to the queue, which marks the row sent. Rounds overlap: a new
+/// round starts while earlier ones wait for their confirms, as long as at most two batches of rows are in flight, and
+/// rounds are settled in the order they started. Failures cost an attempt and a back-off unless the broker is
+/// demonstrably down; during such an outage the relay runs one round at a time, pauses between rounds and probes the
+/// broker with one row.
 /// </summary>
 internal sealed partial class OutboxRelay(
     IBus bus,
@@ -27,6 +29,14 @@ internal sealed partial class OutboxRelay(
     private readonly OutboxOptions _options = options.Value;
     private TimeSpan _outageDelay = TimeSpan.Zero;
     private uint _probes;
+
+    // Rounds started and not yet settled, oldest first, and the rows they hold.
+    private readonly Queue<Round> _rounds = new();
+    private int _rowsInFlight;
+
+    // Each lane's last publish, across rounds, and each end user's rows in unsettled rounds (by sequence).
+    private Task?[] _lanes = [];
+    private readonly Dictionary<string, List<(long Sequence, Task Publish)>> _inFlightByKey = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -51,42 +61,106 @@ internal sealed partial class OutboxRelay(
 
     private async Task RelayUntilStoppedAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        _lanes = new Task?[_options.PublishLanes];
+        try
         {
-            int handled;
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                handled = await RelayRoundAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception ex)
-            {
-                LogRelayRoundFailed(ex);
-                handled = 0;
-            }
+                var full = false;
+                try
+                {
+                    await SettleFinishedRoundsAsync(stoppingToken);
+                    if (CanStartRound())
+                    {
+                        full = await StartRoundAsync(stoppingToken) == _options.BatchSize;
+                    }
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception ex)
+                {
+                    LogRelayRoundFailed(ex);
+                }
 
-            if (handled == _options.BatchSize && _outageDelay == TimeSpan.Zero)
-            {
-                continue;
-            }
+                if (full && CanStartRound())
+                {
+                    continue;
+                }
 
-            try
-            {
-                // A commit wakes the relay even while the broker is down, so it never sleeps through new rows.
-                await signal.WaitAsync(NextWait(), stoppingToken);
+                try
+                {
+                    await WaitAsync(stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
-            catch (OperationCanceledException)
+        }
+        finally
+        {
+            // Publishes end with the stop; what they did is settled so the queue has every row back or confirmed.
+            while (_rounds.TryDequeue(out var round))
             {
-                break;
+                await round.Done;
+                try
+                {
+                    await SettleAsync(round, stoppingToken);
+                }
+                catch (Exception ex)
+                {
+                    LogRelayRoundFailed(ex);
+                }
             }
         }
     }
 
-    /// <returns>How many rows this round tried to publish.</returns>
-    private async Task<int> RelayRoundAsync(CancellationToken cancellationToken)
+    // During an outage one round at a time: each is a probe, and the next waits for its outcome.
+    private bool CanStartRound() => _outageDelay == TimeSpan.Zero ? _rowsInFlight <= _options.BatchSize : _rounds.Count == 0;
+
+    /// <summary>Until a commit signals new rows, the oldest round finishes, a back-off comes due or the poll interval passes.</summary>
+    private async Task WaitAsync(CancellationToken stoppingToken)
+    {
+        if (_rounds.Count == 0)
+        {
+            // A commit wakes the relay even while the broker is down, so it never sleeps through new rows.
+            await signal.WaitAsync(NextWait(), stoppingToken);
+            return;
+        }
+
+        if (!CanStartRound())
+        {
+            await _rounds.Peek().Done;
+            return;
+        }
+
+        // The signal's wait is cancelled once the round won, so no abandoned wait swallows the next signal.
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var signalled = signal.WaitAsync(NextWait(), either.Token);
+        await Task.WhenAny(signalled, _rounds.Peek().Done);
+        either.Cancel();
+        try
+        {
+            await signalled;
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task SettleFinishedRoundsAsync(CancellationToken cancellationToken)
+    {
+        while (_rounds.TryPeek(out var oldest) && (oldest.Done.IsCompleted || _outageDelay > TimeSpan.Zero))
+        {
+            await oldest.Done;
+            await SettleAsync(_rounds.Dequeue(), cancellationToken);
+        }
+    }
+
+    /// <returns>How many rows the round publishes.</returns>
+    private async Task<int> StartRoundAsync(CancellationToken cancellationToken)
     {
         if (queue.MarkNeedsRetry && !await queue.FlushMarksAsync())
         {
@@ -106,26 +180,65 @@ internal sealed partial class OutboxRelay(
 
         // MassTransit does not keep the order in which concurrent publishes start, so order comes from lanes: the
         // rows of one end user always share a lane, and a lane publishes one row after the broker confirmed the
-        // one before. With one lane the broker sees every row in commit order.
+        // one before, in this round or an earlier one. With one lane the broker sees every row in commit order.
         var publishes = new Task[rows.Count];
-        var lanes = new Task?[_options.PublishLanes];
         for (var i = 0; i < rows.Count; i++)
         {
-            var lane = LaneOf(rows[i]);
-            publishes[i] = lanes[lane] = PublishAfterAsync(lanes[lane], rows[i], cancellationToken);
+            var row = rows[i];
+            var lane = LaneOf(row);
+            publishes[i] = _lanes[lane] = PublishAfterAsync(_lanes[lane], EarlierInFlight(row), row, cancellationToken);
+            InFlight(row).Add((row.Sequence, publishes[i]));
         }
 
+        _rounds.Enqueue(new Round(rows, publishes, WhenAllEndedAsync(publishes)));
+        _rowsInFlight += rows.Count;
+        return rows.Count;
+    }
+
+    private static async Task WhenAllEndedAsync(Task[] publishes)
+    {
         try
         {
             await Task.WhenAll(publishes);
         }
         catch
         {
-            // Each task's own exception is read below.
+            // Each task's own exception is read when the round is settled.
+        }
+    }
+
+    private List<(long Sequence, Task Publish)> InFlight(PendingMessage row)
+    {
+        var key = KeyOf(row);
+        if (!_inFlightByKey.TryGetValue(key, out var rows))
+        {
+            _inFlightByKey[key] = rows = [];
         }
 
-        await SettleAsync(rows, publishes, cancellationToken);
-        return rows.Count;
+        return rows;
+    }
+
+    /// <summary>
+    /// The publish of the end user's latest earlier row still in an unsettled round: this row goes out only if that
+    /// one was confirmed. The first unsent row of an end user never waits on a failure, so a failure holds back only
+    /// the rows behind it, and only until they are given back and read again in order.
+    /// </summary>
+    private Task? EarlierInFlight(PendingMessage row)
+    {
+        Task? earlier = null;
+        var latest = long.MinValue;
+        if (_inFlightByKey.TryGetValue(KeyOf(row), out var rows))
+        {
+            foreach (var (sequence, publish) in rows)
+            {
+                if (sequence < row.Sequence && sequence > latest)
+                {
+                    (earlier, latest) = (publish, sequence);
+                }
+            }
+        }
+
+        return earlier;
     }
 
     /// <summary>
@@ -142,8 +255,20 @@ internal sealed partial class OutboxRelay(
     }
 
     /// <summary>Gives the rows the broker did not confirm back to the queue, with the failures among them.</summary>
-    private async Task SettleAsync(IReadOnlyList<PendingMessage> rows, Task[] publishes, CancellationToken cancellationToken)
+    private async Task SettleAsync(Round round, CancellationToken cancellationToken)
     {
+        var (rows, publishes, _) = round;
+        _rowsInFlight -= rows.Count;
+        foreach (var row in rows)
+        {
+            var inFlight = _inFlightByKey[KeyOf(row)];
+            inFlight.RemoveAll(entry => entry.Sequence == row.Sequence);
+            if (inFlight.Count == 0)
+            {
+                _inFlightByKey.Remove(KeyOf(row));
+            }
+        }
+
         List<long>? unconfirmed = null;
         for (var i = 0; i < rows.Count; i++)
         {
@@ -229,21 +354,23 @@ internal sealed partial class OutboxRelay(
         Math.Max(_outageDelay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks),
         Math.Min(_options.RetryMaxDelay.Ticks, MaxOutageDelay.Ticks)));
 
-    private int LaneOf(PendingMessage row) =>
-        (int)((uint)StringComparer.Ordinal.GetHashCode(row.OrderingKey ?? row.CorrelationId) % (uint)_options.PublishLanes);
+    private static string KeyOf(PendingMessage row) => row.OrderingKey ?? row.CorrelationId;
 
-    private async Task PublishAfterAsync(Task? previous, PendingMessage row, CancellationToken cancellationToken)
+    private int LaneOf(PendingMessage row) =>
+        (int)((uint)StringComparer.Ordinal.GetHashCode(KeyOf(row)) % (uint)_options.PublishLanes);
+
+    /// <param name="previous">The lane's last publish: it ends before this one starts (it is also earlier's).</param>
+    /// <param name="earlier">The end user's latest earlier row in flight (<see cref="EarlierInFlight"/>).</param>
+    private async Task PublishAfterAsync(Task? previous, Task? earlier, PendingMessage row, CancellationToken cancellationToken)
     {
         if (previous is not null)
         {
-            try
-            {
-                await previous;
-            }
-            catch (Exception ex)
-            {
-                throw new HeldBackException(ex);
-            }
+            await WhenAllEndedAsync([previous]);
+        }
+
+        if (earlier is { IsCompletedSuccessfully: false })
+        {
+            throw new HeldBackException(earlier.Exception?.GetBaseException() ?? new OperationCanceledException());
         }
 
         await OutboxPublishing.PublishAsync(bus, row, cancellationToken);
@@ -262,4 +389,6 @@ internal sealed partial class OutboxRelay(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "An outbox relay round failed; retrying")]
     private partial void LogRelayRoundFailed(Exception exception);
+
+    private sealed record Round(IReadOnlyList<PendingMessage> Rows, Task[] Publishes, Task Done);
 }

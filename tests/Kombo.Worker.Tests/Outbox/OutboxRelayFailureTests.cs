@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Kombo.Contracts;
 using Kombo.Testing;
 using Kombo.Worker.Outbox;
@@ -99,6 +100,78 @@ public sealed class OutboxRelayFailureTests
     }
 
     [Fact]
+    public async Task Rows_committed_while_a_round_waits_for_a_confirm_go_out_before_that_round_ends()
+    {
+        await using var harness = await Harness.StartAsync(new() { ["Outbox:PublishLanes"] = "64" });
+        var faults = new PublishFaults();
+        using var observer = harness.Bus.Bus.ConnectPublishObserver(faults);
+        var waiting = Event(0, orderingKey: "customer-0");
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        faults.Hold = (id, cancellationToken) =>
+        {
+            if (id != waiting.MessageId)
+            {
+                return Task.CompletedTask;
+            }
+
+            held.TrySetResult();
+            return gate.Task.WaitAsync(cancellationToken);
+        };
+
+        await CommitAsync(harness, waiting);
+        await held.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        // Other end users, on other lanes but for one chance in 64 each.
+        await CommitAsync(harness, [.. Enumerable.Range(1, 8).Select(i => Event(i, orderingKey: $"customer-{i}"))]);
+
+        // Waited for less than the relay's 15 s confirm timeout, which would end the first round.
+        await Eventually.HoldsAsync(() => faults.Published > 0, "a later row went out while the first round waited", TimeSpan.FromSeconds(10));
+        gate.SetResult();
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
+        Assert.Equal(9, faults.Published);
+    }
+
+    [Fact]
+    public async Task A_row_behind_an_earlier_row_of_its_end_user_in_flight_is_held_back_when_that_one_fails()
+    {
+        await using var harness = await Harness.StartAsync(new()
+        {
+            ["Outbox:RetryBaseDelay"] = "00:00:00.050",
+            ["Outbox:PollInterval"] = "00:00:00.050",
+        });
+        var faults = new PublishFaults();
+        using var observer = harness.Bus.Bus.ConnectPublishObserver(faults);
+        var first = Event(1, orderingKey: "customer-1");
+        var second = Event(2, orderingKey: "customer-1");
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var once = 1;
+        faults.Hold = (id, cancellationToken) =>
+        {
+            if (id != first.MessageId || Volatile.Read(ref once) == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            held.TrySetResult();
+            return gate.Task.WaitAsync(cancellationToken);
+        };
+        faults.Fail = id => id == first.MessageId && Interlocked.Exchange(ref once, 0) == 1 ? new InvalidOperationException("injected: refused once") : null;
+
+        // The second row is handed out while the first waits for its confirm, which then fails.
+        await CommitAsync(harness, first);
+        await held.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await CommitAsync(harness, second);
+        await Task.Delay(200);
+        gate.SetResult();
+
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "both rows were sent");
+        Assert.Equal([first.MessageId, second.MessageId], faults.PublishedIds);
+        Assert.Equal(1, Attempts(harness, first));
+        Assert.Equal(0, Attempts(harness, second));
+    }
+
+    [Fact]
     public async Task Graceful_stop_marks_every_row_the_broker_confirmed()
     {
         await using var harness = await Harness.StartAsync(new() { ["Outbox:PublishLanes"] = "1" });
@@ -121,6 +194,7 @@ public sealed class OutboxRelayFailureTests
 /// <summary>Fails or holds chosen publishes on the in-memory bus, and counts what got through.</summary>
 internal sealed class PublishFaults : IPublishObserver
 {
+    private readonly ConcurrentQueue<Guid> _publishedIds = new();
     private int _published;
     private int _failed;
 
@@ -132,6 +206,9 @@ internal sealed class PublishFaults : IPublishObserver
     public int Published => Volatile.Read(ref _published);
 
     public int Failed => Volatile.Read(ref _failed);
+
+    /// <summary>The message ids that got through, in the order the broker took them.</summary>
+    public IReadOnlyList<Guid> PublishedIds => [.. _publishedIds];
 
     public async Task PrePublish<T>(PublishContext<T> context) where T : class
     {
@@ -150,6 +227,7 @@ internal sealed class PublishFaults : IPublishObserver
 
     public Task PostPublish<T>(PublishContext<T> context) where T : class
     {
+        _publishedIds.Enqueue(context.MessageId ?? Guid.Empty);
         Interlocked.Increment(ref _published);
         return Task.CompletedTask;
     }
