@@ -178,8 +178,10 @@ public sealed class BenchmarkRunner(BenchmarkOptions options, string artifactsPa
             WorkersPeakRssMb = totalRss,
             DatabaseCpuSeconds = databaseCpu?.TotalSeconds,
             Failures = tracker.Failures,
-            RelayP50Ms = relay.Quantile(0.50),
-            RelayP99Ms = relay.Quantile(0.99),
+            RelayP50Ms = relay.CommitToConfirm.Quantile(0.50),
+            RelayP99Ms = relay.CommitToConfirm.Quantile(0.99),
+            ConfirmP50Ms = relay.PublishToConfirm.Quantile(0.50),
+            ConfirmP99Ms = relay.PublishToConfirm.Quantile(0.99),
             WorkerCpuSeconds = cpu?.TotalSeconds,
             Warmup = warmup?.N ?? 0,
         };

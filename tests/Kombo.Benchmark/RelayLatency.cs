@@ -3,9 +3,9 @@ using System.Globalization;
 namespace Kombo.Benchmark;
 
 /// <summary>
-/// The worker's relay latency histogram (meter Kombo.Worker, <c>kombo.worker.outbox.relay_latency</c>, seconds, read as ms) read from
-/// its Prometheus endpoint. Quantiles are estimated from the buckets the way PromQL's histogram_quantile does
-/// (linear within a bucket), so they are as fine as the bucket bounds.
+/// One of the worker's relay histograms (meter Kombo.Worker, seconds, read as ms) read from its Prometheus endpoint.
+/// Quantiles are estimated from the buckets the way PromQL's histogram_quantile does (linear within a bucket), so they
+/// are as fine as the bucket bounds.
 /// </summary>
 public sealed record HistogramSnapshot(IReadOnlyList<(double UpperBound, double Cumulative)> Buckets)
 {
@@ -68,20 +68,34 @@ public sealed record HistogramSnapshot(IReadOnlyList<(double UpperBound, double 
     }
 }
 
+/// <summary>
+/// The relay's two latency histograms from one scrape: commit to confirm (<c>kombo.worker.outbox.relay_latency</c>) and
+/// the broker's share of it, publish to confirm (<c>kombo.worker.outbox.confirm_latency</c>).
+/// </summary>
+public sealed record RelayHistograms(HistogramSnapshot CommitToConfirm, HistogramSnapshot PublishToConfirm)
+{
+    public static RelayHistograms Empty { get; } = new(HistogramSnapshot.Empty, HistogramSnapshot.Empty);
+
+    public RelayHistograms Minus(RelayHistograms earlier) =>
+        new(CommitToConfirm.Minus(earlier.CommitToConfirm), PublishToConfirm.Minus(earlier.PublishToConfirm));
+
+    public RelayHistograms Plus(RelayHistograms other) =>
+        new(CommitToConfirm.Plus(other.CommitToConfirm), PublishToConfirm.Plus(other.PublishToConfirm));
+}
+
 public sealed class MetricsScraper(Uri workerUrl)
 {
-    private const string Family = "relay_latency";
 
     private readonly HttpClient _http = new() { BaseAddress = workerUrl, Timeout = TimeSpan.FromSeconds(10) };
 
     /// <summary>False when the worker has no /metrics endpoint (or no relay latency histogram on it).</summary>
     public bool Available { get; private set; } = true;
 
-    public async Task<HistogramSnapshot> RelayLatencyAsync(CancellationToken cancellationToken)
+    public async Task<RelayHistograms> RelayLatencyAsync(CancellationToken cancellationToken)
     {
         if (!Available)
         {
-            return HistogramSnapshot.Empty;
+            return RelayHistograms.Empty;
         }
 
         string text;
@@ -91,7 +105,7 @@ public sealed class MetricsScraper(Uri workerUrl)
             if (!response.IsSuccessStatusCode)
             {
                 Available = false;
-                return HistogramSnapshot.Empty;
+                return RelayHistograms.Empty;
             }
 
             text = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -99,19 +113,19 @@ public sealed class MetricsScraper(Uri workerUrl)
         catch (HttpRequestException)
         {
             Available = false;
-            return HistogramSnapshot.Empty;
+            return RelayHistograms.Empty;
         }
 
-        return Parse(text);
+        return new(Parse(text, "relay_latency"), Parse(text, "confirm_latency"));
     }
 
-    /// <summary>Sums the <c>*relay_latency*_bucket{le="..."}</c> series over their other labels.</summary>
-    public static HistogramSnapshot Parse(string exposition)
+    /// <summary>Sums the <c>*{family}*_bucket{le="..."}</c> series over their other labels.</summary>
+    public static HistogramSnapshot Parse(string exposition, string family)
     {
         var buckets = new SortedDictionary<double, double>();
         foreach (var line in exposition.Split('\n'))
         {
-            if (line.StartsWith('#') || !line.Contains(Family, StringComparison.Ordinal))
+            if (line.StartsWith('#') || !line.Contains(family, StringComparison.Ordinal))
             {
                 continue;
             }
@@ -132,7 +146,7 @@ public sealed class MetricsScraper(Uri workerUrl)
             }
 
             // The worker records seconds (OpenTelemetry's unit for durations); the benchmark reports milliseconds.
-            var scale = line.Contains("relay_latency_seconds", StringComparison.Ordinal) ? 1000 : 1;
+            var scale = line.Contains(family + "_seconds", StringComparison.Ordinal) ? 1000 : 1;
             var bound = line[(le + 4)..close] == "+Inf" ? double.PositiveInfinity : double.Parse(line[(le + 4)..close], CultureInfo.InvariantCulture) * scale;
             var fields = line[(valueStart + 1)..].Trim().Split(' ');
             if (double.TryParse(fields[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))

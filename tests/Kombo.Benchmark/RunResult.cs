@@ -40,6 +40,11 @@ public sealed record RunResult
 
     public double? RelayP99Ms { get; init; }
 
+    /// <summary>The broker's share of the relay latency: from the start of a publish to its confirm.</summary>
+    public double? ConfirmP50Ms { get; init; }
+
+    public double? ConfirmP99Ms { get; init; }
+
     public double? WorkerCpuSeconds { get; init; }
 
     /// <summary>Commands the worker handled before the measured ones (not counted).</summary>
@@ -75,6 +80,8 @@ public sealed record RunResult
             json.WriteNumber("instances", Configuration.Instances);
             json.WriteNumber("workers_peak_rss_mb", Math.Round(WorkersPeakRssMb, 1));
             Number(json, "database_cpu_s", DatabaseCpuSeconds);
+            Number(json, "confirm_latency_ms_p50", ConfirmP50Ms);
+            Number(json, "confirm_latency_ms_p99", ConfirmP99Ms);
             json.WriteEndObject();
         }
 
@@ -100,8 +107,8 @@ public static class ResultsTable
     public static string Render(IReadOnlyList<RunResult> results)
     {
         var text = new StringBuilder();
-        text.AppendLine("| configuration | runs | n | C | received | dup (max) | lost (max) | s | events/s | p50 ms | p99 ms | relay p50 ms | relay p99 ms | worker RSS MB | worker CPU s | worker CPU s / 1k cmd | PostgreSQL CPU s / 1k cmd |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| configuration | runs | n | C | received | dup (max) | lost (max) | s | events/s | p50 ms | p99 ms | relay p50 ms | relay p99 ms | confirm p99 ms | worker RSS MB | worker CPU s | worker CPU s / 1k cmd | PostgreSQL CPU s / 1k cmd |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var group in results.GroupBy(r => r.Configuration.Label))
         {
             var runs = group.ToList();
@@ -109,7 +116,7 @@ public static class ResultsTable
                 $"| {group.Key} | {runs.Count} | {runs[0].Configuration.N} | {runs[0].Concurrency} | {Median(runs, r => r.ReceivedDistinct):0} | " +
                 $"{runs.Max(r => r.Duplicates)} | {runs.Max(r => r.Lost)} | {Median(runs, r => r.Seconds):0.00} | " +
                 $"{Median(runs, r => r.ThroughputPerSecond):0} | {Median(runs, r => r.LatencyP50Ms):0.0} | {Median(runs, r => r.LatencyP99Ms):0.0} | " +
-                $"{Show(Median(runs, r => r.RelayP50Ms))} | {Show(Median(runs, r => r.RelayP99Ms))} | " +
+                $"{Show(Median(runs, r => r.RelayP50Ms))} | {Show(Median(runs, r => r.RelayP99Ms))} | {Show(Median(runs, r => r.ConfirmP99Ms))} | " +
                 $"{Median(runs, r => r.WorkerPeakRssMb):0} | {Show(Median(runs, r => r.WorkerCpuSeconds))} | " +
                 $"{Show(Median(runs, r => r.WorkerCpuSeconds * 1000 / r.Configuration.N), "0.00")} | " +
                 $"{Show(Median(runs, r => r.DatabaseCpuSeconds * 1000 / r.Configuration.N), "0.00")} |"));

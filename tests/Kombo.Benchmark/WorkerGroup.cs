@@ -98,10 +98,10 @@ public sealed class WorkerGroup : IAsyncDisposable
     }
 
     /// <summary>The relay latency histograms of all workers, added bucket by bucket.</summary>
-    public async Task<HistogramSnapshot> RelayLatencyAsync(CancellationToken cancellationToken)
+    public async Task<RelayHistograms> RelayLatencyAsync(CancellationToken cancellationToken)
     {
         var snapshots = await Task.WhenAll(_metrics.Select(m => m.RelayLatencyAsync(cancellationToken)));
-        return snapshots.Aggregate(HistogramSnapshot.Empty, (sum, s) => sum.Plus(s));
+        return snapshots.Aggregate(RelayHistograms.Empty, (sum, s) => sum.Plus(s));
     }
 
     public string Tail(int lines) => string.Join(Environment.NewLine, _workers.Select(w => $"worker pid {w.Pid}:{Environment.NewLine}{w.Tail(lines)}"));

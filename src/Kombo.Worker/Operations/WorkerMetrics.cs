@@ -16,6 +16,7 @@ internal sealed class WorkerMetrics
 
     private readonly Counter<long> _commands;
     private readonly Histogram<double> _relayLatency;
+    private readonly Histogram<double> _confirmLatency;
     private readonly Histogram<double> _komboCallDuration;
     private readonly Counter<long> _published;
     private readonly Counter<long> _publishFailures;
@@ -33,12 +34,15 @@ internal sealed class WorkerMetrics
     {
         Meter = meterFactory.Create(MeterName);
         _commands = Meter.CreateCounter<long>("kombo.worker.commands", "{command}", "Commands handled, by command and outcome.");
+        var relayBuckets = new InstrumentAdvice<double>
+        {
+            HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 5],
+        };
         _relayLatency = Meter.CreateHistogram<double>("kombo.worker.outbox.relay_latency", "s",
-            "Time from an outbox row's commit to the broker's confirm of its publish.",
-            advice: new InstrumentAdvice<double>
-            {
-                HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 5],
-            });
+            "Time from an outbox row's commit to the broker's confirm of its publish.", advice: relayBuckets);
+        _confirmLatency = Meter.CreateHistogram<double>("kombo.worker.outbox.confirm_latency", "s",
+            "Time from the start of an outbox row's publish to the broker's confirm: the broker's share of the relay latency.",
+            advice: relayBuckets);
         _komboCallDuration = Meter.CreateHistogram<double>("kombo.worker.kombo.call.duration", "s",
             "Duration of a Kombo call, all its attempts and back-off included, by endpoint, outcome and final HTTP status.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
@@ -69,10 +73,11 @@ internal sealed class WorkerMetrics
     public void CommandHandled(string command, string outcome) =>
         _commands.Add(1, new KeyValuePair<string, object?>("command", command), new KeyValuePair<string, object?>("outcome", outcome));
 
-    public void Published(double commitToConfirmMs)
+    public void Published(TimeSpan commitToConfirm, TimeSpan publishToConfirm)
     {
         _published.Add(1);
-        _relayLatency.Record(commitToConfirmMs / 1000);
+        _relayLatency.Record(commitToConfirm.TotalSeconds);
+        _confirmLatency.Record(publishToConfirm.TotalSeconds);
     }
 
     public void PublishFailed() => _publishFailures.Add(1);

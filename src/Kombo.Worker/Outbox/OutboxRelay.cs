@@ -26,6 +26,7 @@ internal sealed partial class OutboxRelay(
     /// <summary>Longest pause between rounds while the broker is down: the relay resumes within it once it is back.</summary>
     internal static readonly TimeSpan MaxOutageDelay = TimeSpan.FromSeconds(1);
 
+
     private readonly OutboxOptions _options = options.Value;
     private TimeSpan _outageDelay = TimeSpan.Zero;
     private uint _probes;
@@ -373,11 +374,13 @@ internal sealed partial class OutboxRelay(
             throw new HeldBackException(earlier.Exception?.GetBaseException() ?? new OperationCanceledException());
         }
 
+        var started = time.GetUtcNow();
         await OutboxPublishing.PublishAsync(bus, row, cancellationToken);
         queue.Confirmed(row.Sequence);
 
         // At the confirm itself, not at the end of the round: a round lasts as long as its slowest lane.
-        metrics.Published((time.GetUtcNow() - (row.CommittedAt ?? UnixTime.FromMs(row.CreatedAt))).TotalMilliseconds);
+        var confirmed = time.GetUtcNow();
+        metrics.Published(confirmed - (row.CommittedAt ?? UnixTime.FromMs(row.CreatedAt)), confirmed - started);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox message {MessageId} ({MessageType}) parked after {Attempts} attempts: {Error}")]

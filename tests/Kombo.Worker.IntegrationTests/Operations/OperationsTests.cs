@@ -90,6 +90,7 @@ public sealed class OperationsTests(RabbitMqBroker broker, KomboEmulatorFixture 
         Assert.Matches("kombo_worker_kombo_calls_total\\{[^}]*kombo_endpoint=\"create-link\"[^}]*kombo_outcome=\"succeeded\"", metrics);
         Assert.Matches("kombo_worker_kombo_call_duration_seconds_bucket\\{[^}]*kombo_endpoint=\"create-link\"", metrics);
         Assert.Contains("kombo_worker_outbox_relay_latency_seconds_bucket", metrics, StringComparison.Ordinal);
+        Assert.Contains("kombo_worker_outbox_confirm_latency_seconds_bucket", metrics, StringComparison.Ordinal);
         Assert.Contains("kombo_worker_outbox_pending_rows", metrics, StringComparison.Ordinal);
         Assert.Contains("kombo_worker_outbox_oldest_pending_age_seconds", metrics, StringComparison.Ordinal);
         Assert.Contains("kombo_worker_outbox_parked_rows", metrics, StringComparison.Ordinal);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Kombo.Contracts;
 using Kombo.Testing;
+using Kombo.Worker.Operations;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
 using Kombo.Worker.Tests.Support;
@@ -169,6 +170,26 @@ public sealed class OutboxRelayFailureTests
         Assert.Equal([first.MessageId, second.MessageId], faults.PublishedIds);
         Assert.Equal(1, Attempts(harness, first));
         Assert.Equal(0, Attempts(harness, second));
+    }
+
+    [Fact]
+    public async Task The_confirm_latency_is_the_publish_alone_and_the_relay_latency_adds_the_wait_before_it()
+    {
+        await using var harness = await Harness.StartAsync(new() { ["Outbox:PublishLanes"] = "1" });
+        using var readings = new MeterReadings(harness.Services.GetRequiredService<WorkerMetrics>().Meter);
+        var faults = new PublishFaults();
+        using var observer = harness.Bus.Bus.ConnectPublishObserver(faults);
+        var slow = Event(1);
+        faults.Hold = (id, cancellationToken) => id == slow.MessageId ? Task.Delay(300, cancellationToken) : Task.CompletedTask;
+
+        // One lane: the second row waits for the first one's slow confirm before its own publish starts.
+        await CommitAsync(harness, slow, Event(2));
+        await Eventually.HoldsAsync(() => faults.Published == 2, "both rows were confirmed");
+
+        var relay = readings.Sum("kombo.worker.outbox.relay_latency");
+        var confirm = readings.Sum("kombo.worker.outbox.confirm_latency");
+        Assert.InRange(confirm, 0.3, relay);
+        Assert.True(relay - confirm >= 0.29, $"relay {relay:0.000} s, confirm {confirm:0.000} s: the second row's wait is missing");
     }
 
     [Fact]
