@@ -7,11 +7,10 @@ namespace Kombo.Worker.Outbox;
 
 /// <summary>
 /// Publishes the rows <see cref="RelayQueue"/> hands out, with publisher confirms, on parallel lanes that keep each end
-/// user's commit order, and reports each confirm back to the queue, which marks the row sent. Rounds overlap: a new
-/// round starts while earlier ones wait for their confirms, as long as at most two batches of rows are in flight, and
-/// rounds are settled in the order they started. Failures cost an attempt and a back-off unless the broker is
-/// demonstrably down; during such an outage the relay runs one round at a time, pauses between rounds and probes the
-/// broker with one row.
+/// user's commit order, and reports each confirm back to the queue, which marks the row sent. Rounds overlap: the next
+/// round starts while the last one waits for its confirms, two rounds at most, and rounds are settled in the order
+/// they started. Failures cost an attempt and a back-off unless the broker is demonstrably down; during such an outage
+/// the relay runs one round at a time, pauses between rounds and probes the broker with one row.
 /// </summary>
 internal sealed partial class OutboxRelay(
     IBus bus,
@@ -31,9 +30,10 @@ internal sealed partial class OutboxRelay(
     private TimeSpan _outageDelay = TimeSpan.Zero;
     private uint _probes;
 
-    // Rounds started and not yet settled, oldest first, and the rows they hold.
+    private const int MaxRoundsInFlight = 2;
+
+    // Rounds started and not yet settled, oldest first.
     private readonly Queue<Round> _rounds = new();
-    private int _rowsInFlight;
 
     // Each lane's last publish, across rounds, and each end user's rows in unsettled rounds (by sequence).
     private Task?[] _lanes = [];
@@ -118,8 +118,9 @@ internal sealed partial class OutboxRelay(
         }
     }
 
-    // During an outage one round at a time: each is a probe, and the next waits for its outcome.
-    private bool CanStartRound() => _outageDelay == TimeSpan.Zero ? _rowsInFlight <= _options.BatchSize : _rounds.Count == 0;
+    // Two rounds at most, so a crash or a stalled broker leaves at most two rounds of publishes to repeat; during an
+    // outage one round at a time: each is a probe, and the next waits for its outcome.
+    private bool CanStartRound() => _rounds.Count < (_outageDelay == TimeSpan.Zero ? MaxRoundsInFlight : 1);
 
     /// <summary>Until a commit signals new rows, the oldest round finishes, a back-off comes due or the poll interval passes.</summary>
     private async Task WaitAsync(CancellationToken stoppingToken)
@@ -192,7 +193,6 @@ internal sealed partial class OutboxRelay(
         }
 
         _rounds.Enqueue(new Round(rows, publishes, WhenAllEndedAsync(publishes)));
-        _rowsInFlight += rows.Count;
         return rows.Count;
     }
 
@@ -259,7 +259,6 @@ internal sealed partial class OutboxRelay(
     private async Task SettleAsync(Round round, CancellationToken cancellationToken)
     {
         var (rows, publishes, _) = round;
-        _rowsInFlight -= rows.Count;
         foreach (var row in rows)
         {
             var inFlight = _inFlightByKey[KeyOf(row)];

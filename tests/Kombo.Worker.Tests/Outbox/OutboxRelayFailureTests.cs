@@ -133,6 +133,41 @@ public sealed class OutboxRelayFailureTests
     }
 
     [Fact]
+    public async Task No_third_round_starts_while_two_wait_for_their_confirms()
+    {
+        await using var harness = await Harness.StartAsync(new() { ["Outbox:PublishLanes"] = "64" });
+        var faults = new PublishFaults();
+        using var observer = harness.Bus.Bus.ConnectPublishObserver(faults);
+        var first = Event(1, orderingKey: "customer-1");
+        var second = Event(2, orderingKey: "customer-2");
+        var held = new ConcurrentDictionary<Guid, bool>();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        faults.Hold = (id, cancellationToken) =>
+        {
+            if (id != first.MessageId && id != second.MessageId)
+            {
+                return Task.CompletedTask;
+            }
+
+            held[id] = true;
+            return gate.Task.WaitAsync(cancellationToken);
+        };
+
+        // A stalled broker (a memory alarm blocks publishes without failing them): two rounds wait.
+        await CommitAsync(harness, first);
+        await Eventually.HoldsAsync(() => held.ContainsKey(first.MessageId), "the first round is publishing");
+        await CommitAsync(harness, second);
+        await Eventually.HoldsAsync(() => held.ContainsKey(second.MessageId), "the second round is publishing");
+        await CommitAsync(harness, Event(3, orderingKey: "customer-3"));
+
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(0, faults.Published);
+        gate.SetResult();
+        await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
+        Assert.Equal(3, faults.Published);
+    }
+
+    [Fact]
     public async Task A_row_behind_an_earlier_row_of_its_end_user_in_flight_is_held_back_when_that_one_fails()
     {
         await using var harness = await Harness.StartAsync(new()
