@@ -25,12 +25,11 @@ internal sealed partial class OutboxRelay(
     /// <summary>Longest pause between rounds while the broker is down: the relay resumes within it once it is back.</summary>
     internal static readonly TimeSpan MaxOutageDelay = TimeSpan.FromSeconds(1);
 
+    private const int MaxRoundsInFlight = 2;
 
     private readonly OutboxOptions _options = options.Value;
     private TimeSpan _outageDelay = TimeSpan.Zero;
     private uint _probes;
-
-    private const int MaxRoundsInFlight = 2;
 
     // Rounds started and not yet settled, oldest first.
     private readonly Queue<Round> _rounds = new();
