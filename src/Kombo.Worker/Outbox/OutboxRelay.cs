@@ -195,17 +195,9 @@ internal sealed partial class OutboxRelay(
         return rows.Count;
     }
 
-    private static async Task WhenAllEndedAsync(Task[] publishes)
-    {
-        try
-        {
-            await Task.WhenAll(publishes);
-        }
-        catch
-        {
-            // Each task's own exception is read when the round is settled.
-        }
-    }
+    // Each task's own exception is read when the round is settled.
+    private static async Task WhenAllEndedAsync(Task[] publishes) =>
+        await Task.WhenAll(publishes).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
     private List<(long Sequence, Task Publish)> InFlight(PendingMessage row)
     {
@@ -364,7 +356,7 @@ internal sealed partial class OutboxRelay(
     {
         if (previous is not null)
         {
-            await WhenAllEndedAsync([previous]);
+            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         if (earlier is { IsCompletedSuccessfully: false })
