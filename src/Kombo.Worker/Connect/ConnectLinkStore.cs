@@ -15,6 +15,11 @@ internal static class ConnectLinkStore
                 @IntegrationTool, @LinkType, @LinkFingerprint, @CreatedAt, @ExpiresAt)
         """;
 
+    private const string FirstLiveSql = """
+        SELECT MIN(created_at) FROM connect_links
+        WHERE end_user_origin_id = @EndUserOriginId AND created_at <= @Until AND expires_at >= @From
+        """;
+
     public static void Insert(DbConnection connection, DbTransaction transaction, Guid commandId, LinkCreated link) =>
         connection.Execute(InsertSql, new
         {
@@ -28,6 +33,17 @@ internal static class ConnectLinkStore
             CreatedAt = UnixTime.ToMs(link.CreatedAt),
             ExpiresAt = UnixTime.ToMs(link.ExpiresAt),
         }, transaction);
+
+    /// <summary>
+    /// When the oldest of the end user's links that were open at some moment between <paramref name="from"/> and
+    /// <paramref name="until"/> was created, or null when this worker made none.
+    /// </summary>
+    public static DateTimeOffset? FirstOpenBetween(
+        DbConnection connection, DbTransaction transaction, string endUserOriginId, DateTimeOffset from, DateTimeOffset until) =>
+        connection.ExecuteScalar<long?>(FirstLiveSql,
+            new { EndUserOriginId = endUserOriginId, From = UnixTime.ToMs(from), Until = UnixTime.ToMs(until) }, transaction) is { } ms
+            ? UnixTime.FromMs(ms)
+            : null;
 
     /// <summary>Enough to match a link in support cases, useless to open it.</summary>
     public static string Fingerprint(string link) =>

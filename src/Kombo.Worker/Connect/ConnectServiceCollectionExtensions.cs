@@ -1,4 +1,4 @@
-using Kombo.Worker.Storage;
+using Kombo.Worker.Connect.Redemption;
 using MassTransit;
 
 namespace Kombo.Worker.Connect;
@@ -11,7 +11,7 @@ internal static class ConnectServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddConnect(this IServiceCollection services)
     {
-        services.AddSingleton(TokenRedemptionStore.Expiring);
+        services.AddSingleton(RedemptionLedger.Expiring);
         services.AddSingleton<TokenLocks>();
         services.AddSingleton<PendingRedemptionSweeper>();
         services.AddHostedService(provider => provider.GetRequiredService<PendingRedemptionSweeper>());

@@ -18,7 +18,7 @@ internal static class IntegrationStore
         """;
 
     // Integrations a webhook reported that no redemption has claimed, oldest first (see RedemptionSettlement).
-    private const string UnclaimedSql = """
+    private const string UnclaimedSinceSql = """
         SELECT integration_id AS IntegrationId, tool AS Tool, category AS Category, end_user_origin_id AS EndUserOriginId,
                end_user_organization_name AS EndUserOrganizationName, end_user_email AS EndUserEmail,
                setup_status AS SetupStatus, state AS State, state_updated_at AS StateUpdatedAt,
@@ -27,7 +27,7 @@ internal static class IntegrationStore
         WHERE end_user_origin_id = @EndUserOriginId AND deleted_at IS NULL AND connected_at >= @Since
           AND NOT EXISTS (SELECT 1 FROM token_redemptions AS r WHERE r.integration_id = i.integration_id)
         ORDER BY connected_at, integration_id
-        LIMIT 1
+        LIMIT @Limit
         """;
 
     private const string FindSql = """
@@ -94,11 +94,14 @@ internal static class IntegrationStore
         DbConnection connection, string endUserOriginId, string tool, DbTransaction? transaction = null) =>
         connection.Query<string>(ConnectedIdsSql, new { EndUserOriginId = endUserOriginId, Tool = tool }, transaction).AsList();
 
-    /// <summary>The oldest integration of the end user, recorded since <paramref name="since"/>, that no token claims.</summary>
-    public static StoredIntegration? OldestUnclaimed(
-        DbConnection connection, DbTransaction transaction, string endUserOriginId, DateTimeOffset since) =>
-        connection.QuerySingleOrDefault<StoredIntegration>(UnclaimedSql,
-            new { EndUserOriginId = endUserOriginId, Since = UnixTime.ToMs(since) }, transaction);
+    /// <summary>
+    /// The end user's integrations first recorded since <paramref name="since"/> that no token claims and that are not
+    /// deleted, oldest first, at most <paramref name="limit"/>.
+    /// </summary>
+    public static IReadOnlyList<StoredIntegration> UnclaimedSince(
+        DbConnection connection, DbTransaction transaction, string endUserOriginId, DateTimeOffset since, int limit) =>
+        connection.Query<StoredIntegration>(UnclaimedSinceSql,
+            new { EndUserOriginId = endUserOriginId, Since = UnixTime.ToMs(since), Limit = limit }, transaction).AsList();
 
     public static bool IsClaimed(DbConnection connection, DbTransaction transaction, string integrationId) =>
         connection.ExecuteScalar<bool>(

@@ -18,4 +18,10 @@ internal sealed class KomboCall(string endpoint, DateTimeOffset deadline, Cancel
     public int Attempts { get; set; }
 
     public KomboError? LastError { get; set; }
+
+    /// <summary>
+    /// Whether an attempt may have been carried out by Kombo although its answer was lost: it timed out or broke after
+    /// the request left, or a gateway answered 500, 502 or 504. A refused connection, 429 and 503 prove nothing ran.
+    /// </summary>
+    public bool MayHaveTakenEffect { get; set; }
 }

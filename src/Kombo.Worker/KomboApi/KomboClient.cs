@@ -139,6 +139,7 @@ internal sealed class KomboClient(
             if (answer.Error is { } error)
             {
                 call.LastError = error;
+                call.MayHaveTakenEffect |= error.HttpStatus is 500 or 502 or 504;
                 KomboClientLog.AttemptFailed(logger, call.Endpoint, attempt, error.HttpStatus, error.Code, KomboFailureClassifier.IsTransient(error));
             }
 
@@ -146,11 +147,13 @@ internal sealed class KomboClient(
         }
         catch (Exception ex) when (KomboFailureClassifier.IsTransient(ex))
         {
+            call.MayHaveTakenEffect |= ex is not HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
             KomboClientLog.AttemptThrew(logger, call.Endpoint, attempt, ex.GetType().Name);
             throw;
         }
         catch (OperationCanceledException) when (!call.CallerToken.IsCancellationRequested)
         {
+            call.MayHaveTakenEffect = true;
             KomboClientLog.AttemptThrew(logger, call.Endpoint, attempt, "timed out");
             throw;
         }
@@ -181,7 +184,7 @@ internal sealed class KomboClient(
     {
         KomboClientLog.Unavailable(logger, call.Endpoint, call.Attempts, reason);
         return new KomboUnavailableException(
-            $"Kombo {call.Endpoint} is unavailable after {call.Attempts} attempt(s): {reason}.", call.LastError, inner);
+            $"Kombo {call.Endpoint} is unavailable after {call.Attempts} attempt(s): {reason}.", call.LastError, inner, call.MayHaveTakenEffect);
     }
 
     private static HttpRequestMessage Post(string path, byte[] body) =>

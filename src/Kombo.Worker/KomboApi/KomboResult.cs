@@ -28,8 +28,11 @@ internal sealed record KomboResult<T>(T? Value, KomboError? Error)
 internal sealed record KomboError(int? HttpStatus, string? Code, string? Title, string Message, string? LogUrl);
 
 /// <summary>Kombo stayed unreachable, slow or overloaded through the whole retry budget, or the circuit is open.</summary>
-internal sealed class KomboUnavailableException(string message, KomboError? lastError = null, Exception? inner = null)
+internal sealed class KomboUnavailableException(string message, KomboError? lastError = null, Exception? inner = null, bool mayHaveTakenEffect = true)
     : Exception(message, inner)
 {
     public KomboError? LastError { get; } = lastError;
+
+    /// <summary>False only when no request can have been carried out (see <see cref="KomboCall.MayHaveTakenEffect"/>).</summary>
+    public bool MayHaveTakenEffect { get; } = mayHaveTakenEffect;
 }

@@ -30,15 +30,20 @@ internal sealed record OutgoingMessage(
     /// response. Both ids derive from the command id so a redelivered command writes the very same rows.
     /// </summary>
     public static IReadOnlyList<OutgoingMessage> Answer(
-        ConsumeContext context, Guid commandId, Guid correlationId, object message, string? orderingKey, Guid? eventId = null)
+        ConsumeContext context, Guid commandId, Guid correlationId, object message, string? orderingKey, Guid? eventId = null) =>
+        Answer(AnswerAddress.Of(context), commandId, correlationId, message, orderingKey, eventId);
+
+    /// <summary>The same, for a command answered after its delivery ended, to the address recorded from it.</summary>
+    public static IReadOnlyList<OutgoingMessage> Answer(
+        AnswerAddress address, Guid commandId, Guid correlationId, object message, string? orderingKey, Guid? eventId = null)
     {
         var type = OutboxMessageTypes.NameOf(message);
         var body = OutboxMessageTypes.Serialize(message);
         var published = new OutgoingMessage(
             eventId ?? MessageIds.Derive(commandId, type), type, body, correlationId,
-            context.ConversationId, commandId, null, null, orderingKey);
+            address.ConversationId, commandId, null, null, orderingKey);
 
-        if (context.RequestId is not { } requestId || context.ResponseAddress is not { } responseAddress)
+        if (address is not { RequestId: { } requestId, ResponseAddress: { } responseAddress })
         {
             return [published];
         }

@@ -29,29 +29,40 @@ internal sealed class TransactionalOutbox(
     public async Task<bool> CommitAsync(
         InboxEntry entry,
         Func<DbConnection, DbTransaction, DateTimeOffset, IReadOnlyList<OutgoingMessage>> work,
+        CancellationToken cancellationToken) =>
+        await CommitAsync(entry, work, outgoing => outgoing, cancellationToken) is not null;
+
+    /// <summary>The same, for work that decides more than its messages: what it returns, with them in it.</summary>
+    /// <returns>What the work returned, or null when the inbox already held the command (nothing was written).</returns>
+    public async Task<T?> CommitAsync<T>(
+        InboxEntry entry,
+        Func<DbConnection, DbTransaction, DateTimeOffset, T> work,
+        Func<T, IReadOnlyList<OutgoingMessage>> outgoingOf,
         CancellationToken cancellationToken)
+        where T : class
     {
         IReadOnlyList<OutgoingMessage> outgoing = [];
         IReadOnlyList<PendingMessage> rows = [];
         // Captured here, on the command's own flow: the work below runs on the writer's thread.
         var trace = Activity.Current;
         var committedAt = DateTimeOffset.MinValue;
-        var written = await writer.WriteAsync((connection, transaction) =>
+        var result = await writer.WriteAsync((connection, transaction) =>
         {
             var now = time.GetUtcNow();
             if (!InboxStore.TryRecord(connection, transaction, entry, now))
             {
-                return false;
+                return null;
             }
 
-            outgoing = OutboxTrace.Stamp(work(connection, transaction, now), trace);
+            var decided = work(connection, transaction, now);
+            outgoing = OutboxTrace.Stamp(outgoingOf(decided), trace);
             committedAt = now;
             if (!_bypassForBenchmark)
             {
                 rows = OutboxStore.Append(connection, transaction, outgoing, now);
             }
 
-            return true;
+            return decided;
         }, cancellationToken, committed: _ =>
         {
             if (rows.Count > 0)
@@ -60,7 +71,7 @@ internal sealed class TransactionalOutbox(
             }
         });
 
-        if (written)
+        if (result is not null)
         {
             if (_bypassForBenchmark)
             {
@@ -74,6 +85,6 @@ internal sealed class TransactionalOutbox(
             metrics.CommandHandled(entry.Consumer, entry.Outcome);
         }
 
-        return written;
+        return result;
     }
 }

@@ -1,6 +1,7 @@
 using Kombo.Contracts;
 using Kombo.Testing;
 using Kombo.Worker.Connect;
+using Kombo.Worker.Connect.Redemption;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;

@@ -1,5 +1,6 @@
 using Kombo.Contracts;
 using Kombo.Worker.Connect;
+using Kombo.Worker.Connect.Redemption;
 
 namespace Kombo.Worker.Tests.Connect;
 

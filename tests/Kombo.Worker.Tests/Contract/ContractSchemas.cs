@@ -6,6 +6,7 @@ using System.Text.Json.Schema;
 using System.Text.RegularExpressions;
 using Kombo.Contracts;
 using Kombo.Worker.Connect;
+using Kombo.Worker.Connect.Redemption;
 
 namespace Kombo.Worker.Tests.Contract;
 

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Kombo.Contracts;
+using Kombo.Worker.Connect.Redemption;
 using Kombo.Worker.KomboApi;
 using Kombo.Worker.Operations;
 using Kombo.Worker.Outbox;
@@ -18,6 +19,8 @@ internal sealed partial class IntegrationLifecycle(
     TransactionalOutbox outbox, WorkerMetrics metrics, IOptions<KomboOptions> komboOptions, ILogger<IntegrationLifecycle> logger)
 {
     public const string Name = "kombo-webhook";
+
+    private readonly SettlementRules _rules = new(komboOptions.Value.ConnectTokenLifetime);
 
     /// <returns>False when the webhook had been handled before (nothing was written).</returns>
     public async Task<bool> HandleAsync(KomboWebhook webhook, CancellationToken cancellationToken)
@@ -59,8 +62,7 @@ internal sealed partial class IntegrationLifecycle(
         IntegrationStore.UpsertReported(connection, transaction, Reported(webhook.IntegrationId, webhook.Tool, webhook.Category, webhook.EndUser), now);
 
         // A redemption that Kombo answered "invalid" after an earlier attempt may have spent its token waits for this.
-        var settled = RedemptionSettlement.FromCreatedWebhook(
-            connection, transaction, webhook.IntegrationId, komboOptions.Value.ConnectTokenLifetime, now);
+        var settled = RedemptionSettlement.FromCreatedWebhook(connection, transaction, webhook.IntegrationId, _rules, now);
         if (settled.Count > 0)
         {
             LogSettledRedemption(webhook.Id, webhook.IntegrationId);

@@ -1,4 +1,4 @@
-namespace Kombo.Worker.Connect;
+namespace Kombo.Worker.Connect.Redemption;
 
 /// <summary>
 /// One redemption of a token at a time in this process. The broker redelivers a command whose first delivery is still

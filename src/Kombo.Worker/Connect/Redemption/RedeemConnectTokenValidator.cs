@@ -1,6 +1,6 @@
 using Kombo.Contracts;
 
-namespace Kombo.Worker.Connect;
+namespace Kombo.Worker.Connect.Redemption;
 
 internal static class RedeemConnectTokenValidator
 {

@@ -4,12 +4,12 @@ using Kombo.Worker.Outbox;
 using Kombo.Worker.Storage;
 using Microsoft.Extensions.Options;
 
-namespace Kombo.Worker.Connect;
+namespace Kombo.Worker.Connect.Redemption;
 
 /// <summary>
-/// Answers every redemption still pending after <see cref="KomboOptions.RedemptionSettleWindow"/> with
-/// <see cref="FailureReasons.OutcomeUnknown"/>: its command was acknowledged long ago, so nothing else would. Also
-/// forgets attempts of long-dead tokens.
+/// Answers every redemption still pending after <see cref="KomboOptions.RedemptionSettleWindow"/>: from a match that
+/// has become unique, else with <see cref="FailureReasons.OutcomeUnknown"/> (its command was acknowledged long ago, so
+/// nothing else would). Also forgets attempts of long-dead tokens.
 /// </summary>
 internal sealed partial class PendingRedemptionSweeper(
     IDatabase database,
@@ -25,6 +25,7 @@ internal sealed partial class PendingRedemptionSweeper(
     private static readonly TimeSpan AttemptRetention = TimeSpan.FromDays(1);
 
     private readonly TimeSpan _window = options.Value.RedemptionSettleWindow;
+    private readonly SettlementRules _rules = new(options.Value.ConnectTokenLifetime);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -50,30 +51,29 @@ internal sealed partial class PendingRedemptionSweeper(
         IReadOnlyList<RedemptionAttempt> due;
         using (var connection = database.Open())
         {
-            due = RedemptionAttemptStore.PendingBefore(connection, now - _window, BatchSize);
+            due = RedemptionLedger.PendingBefore(connection, now - _window, BatchSize);
         }
 
         var answered = 0;
         foreach (var attempt in due)
         {
-            var entry = new InboxEntry(MessageIds.Derive(attempt.Command, "outcome-unknown"), RedemptionSettlement.Name, attempt.Correlation, FailureReasons.OutcomeUnknown);
-            var settled = false;
-            await outbox.CommitAsync(entry, (connection, transaction, committedAt) =>
-            {
-                // A webhook may have settled it since it was read.
-                settled = RedemptionAttemptStore.Settle(connection, transaction, attempt.TokenHash, attempt.Command, FailureReasons.OutcomeUnknown, committedAt);
-                return settled ? RedemptionSettlement.AnswerUnknown(attempt, committedAt) : [];
-            }, cancellationToken);
-
-            if (settled)
+            var entry = new InboxEntry(MessageIds.Derive(attempt.Command, "outcome-unknown"), RedemptionSettlement.Name, attempt.Correlation, "expired");
+            var answers = await outbox.CommitAsync(entry,
+                (connection, transaction, committedAt) => RedemptionSettlement.Expire(connection, transaction, attempt, _rules, committedAt),
+                outgoing => outgoing, cancellationToken);
+            if (answers is { Count: > 0 })
             {
                 answered++;
-                LogOutcomeUnknown(attempt.Command, _window);
+                LogExpired(attempt.Command, _window);
             }
         }
 
-        await writer.WriteAsync((connection, transaction) =>
-            RedemptionAttemptStore.DeleteFinishedBefore(connection, transaction, now - AttemptRetention, BatchSize), cancellationToken);
+        // Every finished attempt past the retention, in bounded transactions, so the table cannot outgrow the sweeps.
+        while (await writer.WriteAsync((connection, transaction) =>
+            RedemptionLedger.DeleteFinishedBefore(connection, transaction, now - AttemptRetention, BatchSize), cancellationToken) == BatchSize)
+        {
+        }
+
         return answered;
     }
 
@@ -89,8 +89,8 @@ internal sealed partial class PendingRedemptionSweeper(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId}: no integration-created webhook settled the redemption within {Window}; answered outcome_unknown")]
-    private partial void LogOutcomeUnknown(Guid commandId, TimeSpan window);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId}: the redemption's settle window of {Window} ended; answered from a unique match, else outcome_unknown")]
+    private partial void LogExpired(Guid commandId, TimeSpan window);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sweeping pending redemptions failed; it runs again at the next interval")]
     private partial void LogSweepFailed(Exception exception);

@@ -1,0 +1,286 @@
+using System.Data.Common;
+using Kombo.Contracts;
+using Kombo.Worker.KomboApi;
+using Kombo.Worker.Outbox;
+using Kombo.Worker.Storage;
+
+namespace Kombo.Worker.Connect.Redemption;
+
+/// <summary>
+/// Decides every redemption whose outcome Kombo's answer left open, and records the ones Kombo answered. A token whose
+/// attempt may have spent it waits (acknowledged, its attempt pending) for the <c>integration-created</c> webhook of
+/// the integration it made; a token Kombo calls invalid that no attempt spent (it expired in a backlog) is answered
+/// from such a webhook already stored. All of it runs in the writer's transaction under
+/// <see cref="RedemptionLocks"/>, so one integration settles at most one token, on one instance or many.
+/// </summary>
+/// <remarks>
+/// A webhook does not name the token, so a token T and an integration I are matched by what T can have made:
+/// <list type="bullet">
+/// <item>I belongs to the end user T's command expects, is not deleted, and no token claims it;</item>
+/// <item>I was first recorded no earlier than T's lifetime before T was known to exist (its command's sent time, else
+/// its first attempt), and no earlier than the first of that end user's links that was open then (a token's
+/// integration is made when the flow it issues finishes). So an integration re-reported under a new event id, or a
+/// signed webhook replayed long after, never settles a newer token.</item>
+/// </list>
+/// T is settled with I only when the pair is unique: I is T's only candidate and T is the only unresolved token that
+/// could have made I. Two candidates are never resolved by guessing: T stays pending, and is answered
+/// <see cref="FailureReasons.OutcomeUnknown"/> if the window ends while it is still ambiguous.
+/// </remarks>
+internal static class RedemptionSettlement
+{
+    /// <summary>Where settled answers are recorded in the inbox (the command itself was acknowledged long before).</summary>
+    public const string Name = "redeem-connect-token-settlement";
+
+    // Enough to tell one candidate from several.
+    private const int CandidateProbe = 2;
+
+    /// <summary>
+    /// Records what Kombo answered for the token, even for another end user than expected: the token is spent, and its
+    /// rightful redemption must find the integration here. Answers every command pending on the token.
+    /// </summary>
+    /// <param name="answerOwn">Whether <paramref name="attempt"/>'s command is answered too (not when it was answered before).</param>
+    public static RecordedRedemption Record(
+        DbConnection connection, DbTransaction transaction, RedemptionAttempt attempt, bool answerOwn, ConnectedIntegration integration,
+        Guid eventId, DateTimeOffset now)
+    {
+        var tokenHash = attempt.TokenHash;
+        RedemptionLocks.Take(connection, transaction, integration.EndUserOriginId, tokenHash);
+        var stored = IntegrationStore.Find(connection, integration.Id, transaction);
+        var newDuplicate = false;
+        if (RedemptionLedger.FindRedemption(connection, tokenHash, transaction) is null)
+        {
+            newDuplicate = stored is null && AlsoConnected(connection, transaction, integration.EndUserOriginId, integration.Tool, integration.Id).Count > 0;
+            IntegrationStore.Upsert(connection, transaction, new IntegrationConnected
+            {
+                IntegrationId = integration.Id,
+                Tool = integration.Tool,
+                EndUserOriginId = integration.EndUserOriginId,
+                EndUserOrganizationName = integration.EndUserOrganizationName,
+                EndUserEmail = integration.EndUserEmail,
+                SetupStatus = integration.SetupStatus,
+                ConnectedAt = UnixTime.Truncate(now),
+            });
+        }
+
+        var answered = Claim(connection, transaction, tokenHash, IntegrationStore.Find(connection, integration.Id, transaction)!, eventId, "redeemed", now);
+        var redemption = RedemptionLedger.FindRedemption(connection, tokenHash, transaction)!;
+        var also = AlsoConnected(connection, transaction, redemption);
+        IReadOnlyList<OutgoingMessage> own = answerOwn ? RedemptionAnswers.FromRedemption(attempt, redemption, also, now) : [];
+        return new RecordedRedemption(redemption, also, [.. own, .. answered], newDuplicate);
+    }
+
+    /// <summary>
+    /// The command's attempt may have spent the token, and Kombo's answer does not say what it made. Answered at once
+    /// from a recorded redemption or a stored matching integration; else it waits for the webhook when it can
+    /// (<paramref name="canWait"/>: webhooks on and an expected end user), and is answered outcome_unknown when not.
+    /// </summary>
+    public static Resolution Pend(
+        DbConnection connection, DbTransaction transaction, RedemptionAttempt attempt, bool canWait,
+        KomboError? error, SettlementRules rules, DateTimeOffset now)
+    {
+        RedemptionLocks.Take(connection, transaction, attempt.ExpectedEndUserOriginId, attempt.TokenHash);
+        RedemptionLedger.MarkPending(connection, transaction, attempt.TokenHash, attempt.Command, attempt.Address, now);
+        if (RedemptionLedger.FindRedemption(connection, attempt.TokenHash, transaction) is not null)
+        {
+            return new Resolution(AnswerPending(connection, transaction, attempt.TokenHash, "redeemed", now), Resolution.Settled);
+        }
+
+        if (canWait && UniqueMatch(connection, transaction, attempt.TokenHash, attempt.ExpectedEndUserOriginId, rules) is { } integration)
+        {
+            return new Resolution(
+                Claim(connection, transaction, attempt.TokenHash, integration, MessageIds.Derive(attempt.Command, nameof(IntegrationConnected)), "webhook", now),
+                Resolution.Settled);
+        }
+
+        if (canWait)
+        {
+            return new Resolution([], Resolution.Pending);
+        }
+
+        RedemptionLedger.Settle(connection, transaction, attempt.TokenHash, attempt.Command, FailureReasons.OutcomeUnknown, now);
+        return new Resolution(RedemptionAnswers.OutcomeUnknown(attempt, error, now), FailureReasons.OutcomeUnknown);
+    }
+
+    /// <summary>
+    /// Kombo calls the token invalid and no attempt can have spent it: it expired before its first use, or it never
+    /// was valid. If the integration it made is already stored (the same rules as a webhook's), that answers it.
+    /// </summary>
+    public static Resolution Unspent(
+        DbConnection connection, DbTransaction transaction, RedemptionAttempt attempt, bool webhooksOn,
+        KomboError error, SettlementRules rules, DateTimeOffset now)
+    {
+        RedemptionLocks.Take(connection, transaction, attempt.ExpectedEndUserOriginId, attempt.TokenHash);
+        var redeemedMeanwhile = RedemptionLedger.FindRedemption(connection, attempt.TokenHash, transaction) is not null;
+        var integration = webhooksOn && !redeemedMeanwhile
+            ? UniqueMatch(connection, transaction, attempt.TokenHash, attempt.ExpectedEndUserOriginId, rules)
+            : null;
+        if (redeemedMeanwhile || integration is not null)
+        {
+            RedemptionLedger.MarkPending(connection, transaction, attempt.TokenHash, attempt.Command, attempt.Address, now);
+            var answers = integration is null
+                ? AnswerPending(connection, transaction, attempt.TokenHash, "redeemed", now)
+                : Claim(connection, transaction, attempt.TokenHash, integration, MessageIds.Derive(attempt.Command, nameof(IntegrationConnected)), "stored-webhook", now);
+            return new Resolution(answers, Resolution.Settled);
+        }
+
+        RedemptionLedger.Close(connection, transaction, attempt.TokenHash, attempt.Command, FailureReasons.TokenInvalidOrExpired);
+        return new Resolution(RedemptionAnswers.Failure(attempt.Address, attempt.Command, attempt.Correlation, attempt.ExpectedEndUserOriginId,
+            FailureReasons.TokenInvalidOrExpired, "Kombo does not know this token, or it has expired.", error, now), FailureReasons.TokenInvalidOrExpired);
+    }
+
+    /// <summary>An integration-created webhook was recorded: settles the one pending redemption it can answer.</summary>
+    public static IReadOnlyList<OutgoingMessage> FromCreatedWebhook(
+        DbConnection connection, DbTransaction transaction, string integrationId, SettlementRules rules, DateTimeOffset now)
+    {
+        var integration = IntegrationStore.Find(connection, integrationId, transaction);
+        if (integration is not { EndUserOriginId: { } originId, DeletedAt: null })
+        {
+            return [];
+        }
+
+        RedemptionLocks.Take(connection, transaction, originId, null);
+        var tokens = TokensThatCouldHaveMade(connection, transaction, integration, rules);
+        if (tokens.Count != 1 || IntegrationStore.IsClaimed(connection, transaction, integrationId))
+        {
+            return [];
+        }
+
+        var token = tokens[0];
+        RedemptionLocks.Take(connection, transaction, null, token);
+        var pending = RedemptionLedger.PendingForToken(connection, transaction, token);
+
+        // No command waits on it yet (its attempt is under way): it finds this integration when it does.
+        if (pending.Count == 0 || RedemptionLedger.FindRedemption(connection, token, transaction) is not null
+            || UniqueMatch(connection, transaction, token, originId, rules)?.IntegrationId != integrationId)
+        {
+            return [];
+        }
+
+        return Claim(connection, transaction, token, integration, MessageIds.Derive(pending[0].Command, nameof(IntegrationConnected)), "webhook", now);
+    }
+
+    /// <summary>
+    /// The settle window of a pending redemption ended: a last look for a unique match (an ambiguity may have cleared
+    /// since), else outcome_unknown. Nothing when another transaction settled it meanwhile.
+    /// </summary>
+    public static IReadOnlyList<OutgoingMessage> Expire(
+        DbConnection connection, DbTransaction transaction, RedemptionAttempt due, SettlementRules rules, DateTimeOffset now)
+    {
+        RedemptionLocks.Take(connection, transaction, due.ExpectedEndUserOriginId, due.TokenHash);
+        var attempt = RedemptionLedger.FindAttempt(connection, transaction, due.TokenHash, due.Command);
+        if (attempt is not { PendingSince: not null, SettledAt: null })
+        {
+            return [];
+        }
+
+        if (RedemptionLedger.FindRedemption(connection, attempt.TokenHash, transaction) is not null)
+        {
+            return AnswerPending(connection, transaction, attempt.TokenHash, "redeemed", now);
+        }
+
+        if (UniqueMatch(connection, transaction, attempt.TokenHash, attempt.ExpectedEndUserOriginId, rules) is { } integration)
+        {
+            return Claim(connection, transaction, attempt.TokenHash, integration, MessageIds.Derive(attempt.Command, nameof(IntegrationConnected)), "webhook", now);
+        }
+
+        RedemptionLedger.Settle(connection, transaction, attempt.TokenHash, attempt.Command, FailureReasons.OutcomeUnknown, now);
+        return RedemptionAnswers.OutcomeUnknown(attempt, null, now);
+    }
+
+    public static IReadOnlyList<string> AlsoConnected(
+        DbConnection connection, DbTransaction transaction, string? originId, string tool, string integrationId) =>
+        originId is null
+            ? []
+            : IntegrationStore.ConnectedIntegrationIds(connection, originId, tool, transaction).Where(id => id != integrationId).ToList();
+
+    public static IReadOnlyList<string> AlsoConnected(DbConnection connection, DbTransaction transaction, RedeemedToken redemption) =>
+        AlsoConnected(connection, transaction, redemption.EndUserOriginId, redemption.Tool, redemption.IntegrationId);
+
+    /// <summary>Claims <paramref name="integration"/> for the token and answers every command pending on it.</summary>
+    private static IReadOnlyList<OutgoingMessage> Claim(
+        DbConnection connection, DbTransaction transaction, string tokenHash, StoredIntegration integration,
+        Guid eventId, string settledAs, DateTimeOffset now)
+    {
+        if (RedemptionLedger.FindRedemption(connection, tokenHash, transaction) is null)
+        {
+            RedemptionLedger.InsertRedemption(connection, transaction, tokenHash, integration.IntegrationId, eventId, now);
+        }
+
+        RedemptionLedger.CloseAll(connection, transaction, tokenHash, "redeemed");
+        return AnswerPending(connection, transaction, tokenHash, settledAs, now);
+    }
+
+    /// <summary>
+    /// Answers the commands pending on a redeemed token. Only those this transaction settles: one the sweeper or
+    /// another instance answered already is not answered a second time.
+    /// </summary>
+    private static IReadOnlyList<OutgoingMessage> AnswerPending(
+        DbConnection connection, DbTransaction transaction, string tokenHash, string settledAs, DateTimeOffset now)
+    {
+        var redemption = RedemptionLedger.FindRedemption(connection, tokenHash, transaction)!;
+        var also = AlsoConnected(connection, transaction, redemption);
+        var outgoing = new List<OutgoingMessage>();
+        foreach (var attempt in RedemptionLedger.PendingForToken(connection, transaction, tokenHash))
+        {
+            if (RedemptionLedger.Settle(connection, transaction, tokenHash, attempt.Command, settledAs, now))
+            {
+                outgoing.AddRange(RedemptionAnswers.FromRedemption(attempt, redemption, also, now));
+            }
+        }
+
+        return outgoing;
+    }
+
+    /// <summary>The one integration the token can have made, when exactly one can and no other token could have made it.</summary>
+    private static StoredIntegration? UniqueMatch(
+        DbConnection connection, DbTransaction transaction, string tokenHash, string? originId, SettlementRules rules)
+    {
+        if (originId is null || WindowStart(connection, transaction, tokenHash, originId, rules) is not { } since)
+        {
+            return null;
+        }
+
+        var candidates = IntegrationStore.UnclaimedSince(connection, transaction, originId, since, CandidateProbe);
+        return candidates is [var only] && TokensThatCouldHaveMade(connection, transaction, only, rules) is [var token] && token == tokenHash
+            ? only
+            : null;
+    }
+
+    /// <summary>The unresolved tokens expected to connect the integration's end user whose window holds it.</summary>
+    private static IReadOnlyList<string> TokensThatCouldHaveMade(
+        DbConnection connection, DbTransaction transaction, StoredIntegration integration, SettlementRules rules)
+    {
+        var firstSeen = UnixTime.FromMs(integration.ConnectedAt);
+        return RedemptionLedger.UnresolvedTokensOf(connection, transaction, integration.EndUserOriginId!)
+            .Where(token => WindowStart(connection, transaction, token, integration.EndUserOriginId!, rules) is { } since && firstSeen >= since)
+            .ToList();
+    }
+
+    /// <summary>The earliest moment an integration the token made can have been first recorded.</summary>
+    private static DateTimeOffset? WindowStart(
+        DbConnection connection, DbTransaction transaction, string tokenHash, string originId, SettlementRules rules)
+    {
+        if (RedemptionLedger.Anchor(connection, transaction, tokenHash) is not { } anchor)
+        {
+            return null;
+        }
+
+        var since = anchor - rules.TokenLifetime;
+        return ConnectLinkStore.FirstOpenBetween(connection, transaction, originId, since, anchor) is { } link && link > since ? link : since;
+    }
+}
+
+/// <summary>What a token's lifetime allows a settlement to match (<see cref="KomboOptions.ConnectTokenLifetime"/>).</summary>
+internal sealed record SettlementRules(TimeSpan TokenLifetime);
+
+/// <summary>What a settlement decided for a command, and the answers it wrote.</summary>
+/// <param name="Outcome"><see cref="Settled"/>, <see cref="Pending"/>, or the failure reason answered.</param>
+internal sealed record Resolution(IReadOnlyList<OutgoingMessage> Answers, string Outcome)
+{
+    public const string Settled = "settled";
+    public const string Pending = "pending";
+}
+
+/// <summary>A redemption Kombo answered, as recorded, with the answers it wrote (its command's and those pending on the token).</summary>
+internal sealed record RecordedRedemption(
+    RedeemedToken Redemption, IReadOnlyList<string> Also, IReadOnlyList<OutgoingMessage> Answers, bool NewDuplicate);
