@@ -85,10 +85,11 @@ public sealed class SecretsTests(RabbitMqBroker broker, ITestOutputHelper output
             await Eventually.HoldsAsync(() => amqp.QueueStateAsync(ErrorQueue).GetAwaiter().GetResult().Messages == 1, "the faulting redemption reached the error queue");
             ExecuteOnDatabase(worker, "DROP TRIGGER fail_integration");
 
-            // Kombo down: every attempt and redelivery fails, and the retry and circuit-breaker logging runs.
+            // Kombo down: every attempt and redelivery fails, and the retry and circuit-breaker logging runs. A load
+            // balancer's 503 proves no request ran, so the redemption may say kombo_unavailable (a 500 would not).
             var outageToken = (await _kombo.Client.IssueTokensAsync(1))[0].Token;
             secrets["token redeemed during an outage"] = outageToken;
-            await _kombo.Client.SetFaultsAsync(new FaultSettings { ErrorRate = 1.0 });
+            await _kombo.Client.SetFaultsAsync(new FaultSettings { ErrorRate = 1.0, PlainText503Share = 1.0 });
             Assert.Equal(FailureReasons.KomboUnavailable, (await RedeemAsync(amqp, ledger, outageToken, "customer-outage")).Reason);
             Assert.Equal(FailureReasons.KomboUnavailable, (await CreateLinkAsync(amqp, ledger, "customer-outage")).Reason);
             await _kombo.Client.ResetAsync();
