@@ -7,7 +7,7 @@ namespace Kombo.Worker.Outbox;
 
 /// <summary>
 /// Holds this instance's fair share of the outbox partitions on a shared PostgreSQL database, each through a session
-/// advisory lock on a connection of its own. Every tick it proves that session alive, records a heartbeat, and takes
+/// advisory lock on a connection of its own, with keys of its deployment's schema (<see cref="OutboxLockKeys"/>). Every tick it proves that session alive, records a heartbeat, and takes
 /// or gives back partitions towards <c>ceil(partitions / live instances)</c>. When an instance dies its session ends,
 /// PostgreSQL releases its locks, and the others take its partitions at their next tick; when this instance loses
 /// its own session it owns nothing at once (it fences itself) until it has reconnected and taken partitions again.
@@ -17,8 +17,6 @@ internal sealed partial class PostgreSqlOutboxPartitions(
     IOptions<StorageOptions> storage, PostgreSqlOutboxWakeups wakeups, TimeProvider time, ILogger<PostgreSqlOutboxPartitions> logger)
     : BackgroundService, IOutboxPartitions
 {
-    public const string Channel = "kombo_outbox";
-
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
 
     // How often the session reads the wake-ups other instances sent (and proves itself alive between ticks).
@@ -26,13 +24,6 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
     // Between no longer publishing a partition here and unlocking it: the publishes under way get their confirms.
     private static readonly TimeSpan HandoverDelay = TimeSpan.FromSeconds(1);
-
-    // The first key of every advisory lock the worker takes; the second is the partition.
-    private const int LockSpace = 0x4B4F4D42; // "KOMB"
-
-    // Each owner session also holds (InstanceSpace, its backend pid): the instances alive are the sessions holding one,
-    // gone the moment a killed instance's session ends, where a heartbeat would count it for seconds more.
-    private const int InstanceSpace = 0x4B4F4D49; // "KOMI"
 
     private const string HeartbeatSql = """
         INSERT INTO worker_instances (instance_id, host, started_at, heartbeat_at, owned_partitions)
@@ -51,6 +42,11 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
     private readonly string _instanceId = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
     private readonly SortedSet<int> _owned = [];
+
+    // Partition locks are (PartitionSpace, partition). Each owner session also holds (InstanceSpace, its backend pid):
+    // the instances alive are the sessions holding one, gone the moment a killed instance's session ends, where a
+    // heartbeat would count it for seconds more.
+    private OutboxLockKeys _keys = OutboxLockKeys.For("public");
     private volatile int[] _snapshot = [];
     private volatile bool[] _owns = new bool[OutboxPartition.Count];
     private volatile bool _released;
@@ -127,9 +123,10 @@ internal sealed partial class PostgreSqlOutboxPartitions(
         {
             await connection.OpenAsync(cancellationToken);
             await connection.ExecuteAsync(SessionSettingsSql);
+            _keys = await OutboxLockKeys.ReadAsync(connection, cancellationToken);
             connection.Notification += (_, notification) => OnNotification(notification.Payload);
-            await connection.ExecuteAsync($"LISTEN {Channel}");
-            await connection.ExecuteAsync("SELECT pg_advisory_lock(@InstanceSpace, pg_backend_pid())", new { InstanceSpace });
+            await connection.ExecuteAsync($"LISTEN {_keys.Channel}");
+            await connection.ExecuteAsync("SELECT pg_advisory_lock(@InstanceSpace, pg_backend_pid())", new { _keys.InstanceSpace });
             return connection;
         }
         catch
@@ -146,7 +143,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             Id = _instanceId,
             Host = Environment.MachineName,
             Owned = string.Join(',', _owned),
-            InstanceSpace,
+            _keys.InstanceSpace,
         }, commandTimeout: 5, cancellationToken: cancellationToken));
         var target = (int)Math.Ceiling(OutboxPartition.Count / (double)Math.Max(1, live));
         var changed = false;
@@ -161,10 +158,10 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             foreach (var partition in released)
             {
                 await session.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@Space, @Partition)",
-                    new { Space = LockSpace, Partition = partition }, cancellationToken: cancellationToken));
+                    new { Space = _keys.PartitionSpace, Partition = partition }, cancellationToken: cancellationToken));
             }
 
-            await session.ExecuteAsync(new CommandDefinition($"SELECT pg_notify('{Channel}', 'released')", cancellationToken: cancellationToken));
+            await session.ExecuteAsync(new CommandDefinition($"SELECT pg_notify('{_keys.Channel}', 'released')", cancellationToken: cancellationToken));
             changed = true;
         }
 
@@ -179,7 +176,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             }
 
             var taken = await session.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_lock(@Space, @Partition)",
-                new { Space = LockSpace, Partition = partition }, cancellationToken: cancellationToken));
+                new { Space = _keys.PartitionSpace, Partition = partition }, cancellationToken: cancellationToken));
             if (taken)
             {
                 _owned.Add(partition);
