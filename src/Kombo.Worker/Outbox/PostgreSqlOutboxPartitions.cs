@@ -35,6 +35,12 @@ internal sealed partial class PostgreSqlOutboxPartitions(
           AND database = (SELECT oid FROM pg_database WHERE datname = current_database());
         """;
 
+    // Every command of the session, and the cancel request Npgsql sends on a connection of its own after a command timed
+    // out, gets an answer within this or the session is given up. A stale owner thus fences itself within about 7 s of
+    // the server's last answer (the 1 s hand-over pause, a command, its cancel request), before the server drops its
+    // silent session (below) and lets another instance take its partitions.
+    private const int SessionTimeoutSeconds = 3;
+
     // The server notices a vanished owner (power loss, a frozen VM, a network split: no FIN ever arrives) within about
     // 11 s and ends its session, releasing its partitions; with the server's defaults that takes the kernel's two hours.
     // Npgsql's KeepAlive probes from this side only. Ignored on Unix sockets, which need none.
@@ -91,7 +97,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
                     // Npgsql delivers the notifications that arrived meanwhile with any command's answer.
                     await Task.Delay(NotificationPoll, time, stoppingToken);
-                    await session.ExecuteAsync(new CommandDefinition("SELECT 1", commandTimeout: 5, cancellationToken: stoppingToken));
+                    await session.ExecuteAsync(new CommandDefinition("SELECT 1", cancellationToken: stoppingToken));
                 }
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
@@ -118,6 +124,9 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             Pooling = false,
             ApplicationName = "kombo-worker-outbox-owner",
             KeepAlive = 5,
+            Timeout = SessionTimeoutSeconds,
+            CommandTimeout = SessionTimeoutSeconds,
+            CancellationTimeout = -1,
         }.ConnectionString);
         try
         {
@@ -144,7 +153,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             Host = Environment.MachineName,
             Owned = string.Join(',', _owned),
             _keys.InstanceSpace,
-        }, commandTimeout: 5, cancellationToken: cancellationToken));
+        }, cancellationToken: cancellationToken));
         var target = (int)Math.Ceiling(OutboxPartition.Count / (double)Math.Max(1, live));
         var changed = false;
 
