@@ -20,6 +20,35 @@ public sealed class OwnershipFencingTests(PostgresFixture postgres)
     private static readonly TimeSpan Split = TimeSpan.FromSeconds(15);
 
     [Fact]
+    public async Task A_stale_owner_cannot_park_or_back_off_a_row_of_a_partition_its_successor_took()
+    {
+        var connectionString = await NewDatabaseAsync();
+        await using var first = await OutboxInstance.StartAsync(connectionString);
+        await Eventually.HoldsAsync(() => first.Owned.Count == OutboxPartition.Count, "the first instance took every partition");
+        Assert.Empty(await first.Queue.NextBatchAsync());
+        var committed = await first.CommitAsync(Event(OrderingKeyIn(OutboxPartition.Count - 1)));
+        var sequence = committed[0].Sequence;
+        Assert.Equal([sequence], (await first.Queue.NextBatchAsync()).Select(row => row.Sequence));
+
+        // A second instance starts while the row is in flight; the first gives its upper partitions back and the
+        // second takes them, this row's among them.
+        await using var second = await OutboxInstance.StartAsync(connectionString);
+        await Eventually.HoldsAsync(() => second.Owned.Contains(OutboxPartition.Count - 1), "the second instance took the row's partition", Split);
+
+        // The first instance's publish of it failed for the last time, after the handover.
+        var before = await RowAsync(connectionString, sequence);
+        await first.Queue.ReturnAsync([sequence], [new PublishFailure(sequence, "injected", TimeProvider.System.GetUtcNow().AddHours(1), Park: true)]);
+
+        Assert.Equal(before, await RowAsync(connectionString, sequence));
+        Assert.Equal((0, null, null), (before.Attempts, before.LastError, before.ParkedAt));
+
+        // Its owner's failure does land.
+        await second.Queue.ReturnAsync([sequence], [new PublishFailure(sequence, "injected", TimeProvider.System.GetUtcNow().AddHours(1), Park: false)]);
+        var after = await RowAsync(connectionString, sequence);
+        Assert.Equal((1, "injected", null), (after.Attempts, after.LastError, after.ParkedAt));
+    }
+
+    [Fact]
     public async Task An_owner_whose_server_session_stops_answering_mid_handover_fences_itself_within_seconds()
     {
         var connectionString = await NewDatabaseAsync();

@@ -53,6 +53,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
     // the instances alive are the sessions holding one, gone the moment a killed instance's session ends, where a
     // heartbeat would count it for seconds more.
     private OutboxLockKeys _keys = OutboxLockKeys.For("public");
+    private volatile OwnerSession _owner = new(0, 0);
     private volatile int[] _snapshot = [];
     private volatile bool[] _owns = new bool[OutboxPartition.Count];
     private volatile bool _released;
@@ -62,6 +63,8 @@ internal sealed partial class PostgreSqlOutboxPartitions(
     public event Action? Changed;
 
     public bool Owns(int partition) => _owns[partition];
+
+    public OwnerSession? Owner => _owner;
 
     public void WakeOwner(int partition) => wakeups.Wake(partition);
 
@@ -136,6 +139,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             connection.Notification += (_, notification) => OnNotification(notification.Payload);
             await connection.ExecuteAsync($"LISTEN {_keys.Channel}");
             await connection.ExecuteAsync("SELECT pg_advisory_lock(@InstanceSpace, pg_backend_pid())", new { _keys.InstanceSpace });
+            _owner = new OwnerSession(_keys.PartitionSpace, connection.ProcessID);
             return connection;
         }
         catch
@@ -221,6 +225,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
     private void Fence()
     {
+        _owner = _owner with { BackendPid = 0 };
         if (_owned.Count == 0)
         {
             return;
