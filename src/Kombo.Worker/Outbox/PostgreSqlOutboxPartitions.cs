@@ -7,10 +7,11 @@ namespace Kombo.Worker.Outbox;
 
 /// <summary>
 /// Holds this instance's fair share of the outbox partitions on a shared PostgreSQL database, each through a session
-/// advisory lock on a connection of its own, with keys of its deployment's schema (<see cref="OutboxLockKeys"/>). Every tick it proves that session alive, records a heartbeat, and takes
-/// or gives back partitions towards <c>ceil(partitions / live instances)</c>. When an instance dies its session ends,
-/// PostgreSQL releases its locks, and the others take its partitions at their next tick; when this instance loses
-/// its own session it owns nothing at once (it fences itself) until it has reconnected and taken partitions again.
+/// advisory lock on a connection of its own, with keys of its deployment's schema (<see cref="OutboxLockKeys"/>). Every
+/// tick it proves that session alive, records a heartbeat, and takes or gives back partitions towards
+/// <c>ceil(partitions / live instances)</c>. When an instance dies its session ends, PostgreSQL releases its locks, and
+/// the others take its partitions at their next tick; when this instance loses its own session, or its server stops
+/// answering, it owns nothing at once (it fences itself) until it has reconnected and taken partitions again.
 /// The same session listens for the wake-ups other instances send after committing rows in partitions owned here.
 /// </summary>
 internal sealed partial class PostgreSqlOutboxPartitions(
