@@ -17,6 +17,12 @@ internal interface IOutboxPartitions
 
     bool Owns(int partition);
 
+    /// <summary>
+    /// The session whose partition locks a failure write checks (<see cref="OutboxStore.RecordFailures"/>); null where
+    /// every partition is this instance's for good.
+    /// </summary>
+    OwnerSession? Owner { get; }
+
     /// <summary>Rows were committed here in a partition another instance owns: tell it, rather than wait for its poll.</summary>
     void WakeOwner(int partition);
 }
@@ -34,7 +40,13 @@ internal sealed class AllOutboxPartitions : IOutboxPartitions
 
     public bool Owns(int partition) => true;
 
+    public OwnerSession? Owner => null;
+
     public void WakeOwner(int partition)
     {
     }
 }
+
+/// <summary>An owner session on a shared database: its partition locks are (<paramref name="PartitionSpace"/>, partition).</summary>
+/// <param name="BackendPid">The session's server process; 0 while this instance has none, which holds no lock.</param>
+internal sealed record OwnerSession(int PartitionSpace, int BackendPid);

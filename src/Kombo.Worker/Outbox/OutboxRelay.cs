@@ -10,7 +10,8 @@ namespace Kombo.Worker.Outbox;
 /// user's commit order, and reports each confirm back to the queue, which marks the row sent. Rounds overlap: the next
 /// round starts while the last one waits for its confirms, two rounds at most, and rounds are settled in the order
 /// they started. Failures cost an attempt and a back-off unless the broker is demonstrably down; during such an outage
-/// the relay runs one round at a time, pauses between rounds and probes the broker with one row.
+/// the relay runs one round at a time, pauses between rounds and probes the broker with one row. A row whose partition
+/// went to another instance while it waited for its lane is not published; it is given back as it was.
 /// </summary>
 internal sealed partial class OutboxRelay(
     IBus bus,
@@ -284,7 +285,7 @@ internal sealed partial class OutboxRelay(
             for (var i = 0; i < rows.Count; i++)
             {
                 var exception = publishes[i].Exception?.GetBaseException();
-                if (publishes[i].IsCompletedSuccessfully || exception is HeldBackException
+                if (publishes[i].IsCompletedSuccessfully || exception is HeldBackException or PartitionNotOwnedException
                     || (publishes[i].IsCanceled && cancellationToken.IsCancellationRequested))
                 {
                     continue;
@@ -362,6 +363,13 @@ internal sealed partial class OutboxRelay(
         if (earlier is { IsCompletedSuccessfully: false })
         {
             throw new HeldBackException(earlier.Exception?.GetBaseException() ?? new OperationCanceledException());
+        }
+
+        // The partition may have gone to another instance while this row waited for its lane: it would publish the
+        // row a second time at best, and out of order at worst.
+        if (!partitions.Owns(row.PartitionId))
+        {
+            throw new PartitionNotOwnedException();
         }
 
         var started = time.GetUtcNow();

@@ -65,6 +65,22 @@ internal static class OutboxStore
         WHERE sequence = @Sequence AND sent_at IS NULL
         """;
 
+    // On a shared database a failure lands only while the given owner session holds the row's partition: once it was
+    // given back or taken over, the row is its successor's to back off or park, and the stale failure changes nothing.
+    private const string FencedRecordFailureSql = RecordFailureSql + """
+
+          AND EXISTS (
+                SELECT 1 FROM pg_locks
+                WHERE locktype = 'advisory' AND granted AND pid = @OwnerPid
+                  AND classid = @PartitionSpace::oid AND objid = outbox.partition_id::oid AND objsubid = 2
+                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+        """;
+
+    // The check above holds at the UPDATE; the commit follows a round trip later. Should this host go silent in between,
+    // the server ends the transaction after 5 s, before it drops the silent owner session (about 11 s) and lets a
+    // successor take the partition: a late commit can never land after a takeover.
+    private const string FailureTransactionSql = "SET LOCAL idle_in_transaction_session_timeout = '5s'";
+
     private const string DeleteSentSql = """
         DELETE FROM outbox WHERE sequence IN (
             SELECT sequence FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= @Cutoff LIMIT @Limit)
@@ -111,11 +127,18 @@ internal static class OutboxStore
         }
     }
 
-    public static void RecordFailures(
-        DbConnection connection, DbTransaction transaction, IEnumerable<PublishFailure> failures, DateTimeOffset now)
+    /// <param name="owner">The owner session that must hold each row's partition; null where every partition is this instance's.</param>
+    /// <returns>How many rows took their failure.</returns>
+    public static int RecordFailures(
+        DbConnection connection, DbTransaction transaction, IEnumerable<PublishFailure> failures, DateTimeOffset now, OwnerSession? owner = null)
     {
+        if (owner is not null)
+        {
+            connection.Execute(FailureTransactionSql, transaction: transaction);
+        }
+
         var at = UnixTime.ToMs(now);
-        connection.Execute(RecordFailureSql, failures.Select(f => new
+        return connection.Execute(owner is null ? RecordFailureSql : FencedRecordFailureSql, failures.Select(f => new
         {
             f.Sequence,
             f.Error,
@@ -123,6 +146,8 @@ internal static class OutboxStore
             f.Park,
             f.CountsAsAttempt,
             Now = at,
+            OwnerPid = owner?.BackendPid ?? 0,
+            PartitionSpace = owner?.PartitionSpace ?? 0,
         }), transaction);
     }
 

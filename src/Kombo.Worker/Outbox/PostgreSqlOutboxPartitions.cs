@@ -7,18 +7,17 @@ namespace Kombo.Worker.Outbox;
 
 /// <summary>
 /// Holds this instance's fair share of the outbox partitions on a shared PostgreSQL database, each through a session
-/// advisory lock on a connection of its own. Every tick it proves that session alive, records a heartbeat, and takes
-/// or gives back partitions towards <c>ceil(partitions / live instances)</c>. When an instance dies its session ends,
-/// PostgreSQL releases its locks, and the others take its partitions at their next tick; when this instance loses
-/// its own session it owns nothing at once (it fences itself) until it has reconnected and taken partitions again.
+/// advisory lock on a connection of its own, with keys of its deployment's schema (<see cref="OutboxLockKeys"/>). Every
+/// tick it proves that session alive, records a heartbeat, and takes or gives back partitions towards
+/// <c>ceil(partitions / live instances)</c>. When an instance dies its session ends, PostgreSQL releases its locks, and
+/// the others take its partitions at their next tick; when this instance loses its own session, or its server stops
+/// answering, it owns nothing at once (it fences itself) until it has reconnected and taken partitions again.
 /// The same session listens for the wake-ups other instances send after committing rows in partitions owned here.
 /// </summary>
 internal sealed partial class PostgreSqlOutboxPartitions(
     IOptions<StorageOptions> storage, PostgreSqlOutboxWakeups wakeups, TimeProvider time, ILogger<PostgreSqlOutboxPartitions> logger)
     : BackgroundService, IOutboxPartitions
 {
-    public const string Channel = "kombo_outbox";
-
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
 
     // How often the session reads the wake-ups other instances sent (and proves itself alive between ticks).
@@ -26,13 +25,6 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
     // Between no longer publishing a partition here and unlocking it: the publishes under way get their confirms.
     private static readonly TimeSpan HandoverDelay = TimeSpan.FromSeconds(1);
-
-    // The first key of every advisory lock the worker takes; the second is the partition.
-    private const int LockSpace = 0x4B4F4D42; // "KOMB"
-
-    // Each owner session also holds (InstanceSpace, its backend pid): the instances alive are the sessions holding one,
-    // gone the moment a killed instance's session ends, where a heartbeat would count it for seconds more.
-    private const int InstanceSpace = 0x4B4F4D49; // "KOMI"
 
     private const string HeartbeatSql = """
         INSERT INTO worker_instances (instance_id, host, started_at, heartbeat_at, owned_partitions)
@@ -44,6 +36,12 @@ internal sealed partial class PostgreSqlOutboxPartitions(
           AND database = (SELECT oid FROM pg_database WHERE datname = current_database());
         """;
 
+    // Every command of the session, and the cancel request Npgsql sends on a connection of its own after a command timed
+    // out, gets an answer within this or the session is given up. A stale owner thus fences itself within about 7 s of
+    // the server's last answer (the 1 s hand-over pause, a command, its cancel request), before the server drops its
+    // silent session (below) and lets another instance take its partitions.
+    private const int SessionTimeoutSeconds = 3;
+
     // The server notices a vanished owner (power loss, a frozen VM, a network split: no FIN ever arrives) within about
     // 11 s and ends its session, releasing its partitions; with the server's defaults that takes the kernel's two hours.
     // Npgsql's KeepAlive probes from this side only. Ignored on Unix sockets, which need none.
@@ -51,6 +49,12 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
     private readonly string _instanceId = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
     private readonly SortedSet<int> _owned = [];
+
+    // Partition locks are (PartitionSpace, partition). Each owner session also holds (InstanceSpace, its backend pid):
+    // the instances alive are the sessions holding one, gone the moment a killed instance's session ends, where a
+    // heartbeat would count it for seconds more.
+    private OutboxLockKeys _keys = OutboxLockKeys.For("public");
+    private volatile OwnerSession _owner = new(0, 0);
     private volatile int[] _snapshot = [];
     private volatile bool[] _owns = new bool[OutboxPartition.Count];
     private volatile bool _released;
@@ -60,6 +64,8 @@ internal sealed partial class PostgreSqlOutboxPartitions(
     public event Action? Changed;
 
     public bool Owns(int partition) => _owns[partition];
+
+    public OwnerSession? Owner => _owner;
 
     public void WakeOwner(int partition) => wakeups.Wake(partition);
 
@@ -95,7 +101,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
                     // Npgsql delivers the notifications that arrived meanwhile with any command's answer.
                     await Task.Delay(NotificationPoll, time, stoppingToken);
-                    await session.ExecuteAsync(new CommandDefinition("SELECT 1", commandTimeout: 5, cancellationToken: stoppingToken));
+                    await session.ExecuteAsync(new CommandDefinition("SELECT 1", cancellationToken: stoppingToken));
                 }
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
@@ -122,14 +128,19 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             Pooling = false,
             ApplicationName = "kombo-worker-outbox-owner",
             KeepAlive = 5,
+            Timeout = SessionTimeoutSeconds,
+            CommandTimeout = SessionTimeoutSeconds,
+            CancellationTimeout = -1,
         }.ConnectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);
             await connection.ExecuteAsync(SessionSettingsSql);
+            _keys = await OutboxLockKeys.ReadAsync(connection, cancellationToken);
             connection.Notification += (_, notification) => OnNotification(notification.Payload);
-            await connection.ExecuteAsync($"LISTEN {Channel}");
-            await connection.ExecuteAsync("SELECT pg_advisory_lock(@InstanceSpace, pg_backend_pid())", new { InstanceSpace });
+            await connection.ExecuteAsync($"LISTEN {_keys.Channel}");
+            await connection.ExecuteAsync("SELECT pg_advisory_lock(@InstanceSpace, pg_backend_pid())", new { _keys.InstanceSpace });
+            _owner = new OwnerSession(_keys.PartitionSpace, connection.ProcessID);
             return connection;
         }
         catch
@@ -146,8 +157,8 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             Id = _instanceId,
             Host = Environment.MachineName,
             Owned = string.Join(',', _owned),
-            InstanceSpace,
-        }, commandTimeout: 5, cancellationToken: cancellationToken));
+            _keys.InstanceSpace,
+        }, cancellationToken: cancellationToken));
         var target = (int)Math.Ceiling(OutboxPartition.Count / (double)Math.Max(1, live));
         var changed = false;
 
@@ -161,10 +172,10 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             foreach (var partition in released)
             {
                 await session.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@Space, @Partition)",
-                    new { Space = LockSpace, Partition = partition }, cancellationToken: cancellationToken));
+                    new { Space = _keys.PartitionSpace, Partition = partition }, cancellationToken: cancellationToken));
             }
 
-            await session.ExecuteAsync(new CommandDefinition($"SELECT pg_notify('{Channel}', 'released')", cancellationToken: cancellationToken));
+            await session.ExecuteAsync(new CommandDefinition($"SELECT pg_notify('{_keys.Channel}', 'released')", cancellationToken: cancellationToken));
             changed = true;
         }
 
@@ -179,7 +190,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
             }
 
             var taken = await session.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_lock(@Space, @Partition)",
-                new { Space = LockSpace, Partition = partition }, cancellationToken: cancellationToken));
+                new { Space = _keys.PartitionSpace, Partition = partition }, cancellationToken: cancellationToken));
             if (taken)
             {
                 _owned.Add(partition);
@@ -215,6 +226,7 @@ internal sealed partial class PostgreSqlOutboxPartitions(
 
     private void Fence()
     {
+        _owner = _owner with { BackendPid = 0 };
         if (_owned.Count == 0)
         {
             return;

@@ -5,10 +5,11 @@ using Kombo.Worker.Storage;
 namespace Kombo.Worker.Outbox;
 
 /// <summary>
-/// Tells the other instances that rows were committed in partitions they own (<c>NOTIFY</c>), so they publish them
-/// at once rather than at their next poll. Sent after the command's commit and outside its transaction: a NOTIFY
-/// inside it would take PostgreSQL's cluster-wide notify lock in every command's commit. At most one is in flight;
-/// partitions named meanwhile go in the next one, and a lost one costs only the poll interval.
+/// Tells the other instances that rows were committed in partitions they own (<c>NOTIFY</c> on the deployment's own
+/// channel, <see cref="OutboxLockKeys"/>), so they publish them at once rather than at their next poll. Sent after the
+/// command's commit and outside its transaction: a NOTIFY inside it would take PostgreSQL's cluster-wide notify lock in
+/// every command's commit. At most one is in flight; partitions named meanwhile go in the next one, and a lost one
+/// costs only the poll interval.
 /// </summary>
 internal sealed partial class PostgreSqlOutboxWakeups(PostgreSqlDatabase database, ILogger<PostgreSqlOutboxWakeups> logger)
     : BackgroundService
@@ -20,6 +21,7 @@ internal sealed partial class PostgreSqlOutboxWakeups(PostgreSqlDatabase databas
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var pending = new SortedSet<int>();
+        OutboxLockKeys? keys = null;
         try
         {
             while (await _partitions.Reader.WaitToReadAsync(stoppingToken))
@@ -32,9 +34,10 @@ internal sealed partial class PostgreSqlOutboxWakeups(PostgreSqlDatabase databas
                 try
                 {
                     await using var connection = await database.DataSource.OpenConnectionAsync(stoppingToken);
+                    keys ??= await OutboxLockKeys.ReadAsync(connection, stoppingToken);
                     await connection.ExecuteAsync(new CommandDefinition(
-                        $"SELECT pg_notify('{PostgreSqlOutboxPartitions.Channel}', @Payload)",
-                        new { Payload = string.Join(',', pending) }, cancellationToken: stoppingToken));
+                        "SELECT pg_notify(@Channel, @Payload)",
+                        new { keys.Channel, Payload = string.Join(',', pending) }, cancellationToken: stoppingToken));
                     pending.Clear();
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

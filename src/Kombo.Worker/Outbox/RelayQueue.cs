@@ -31,7 +31,8 @@ namespace Kombo.Worker.Outbox;
 /// new owner. On a shared database (PostgreSQL) a commit here asks for a sweep instead of handing its rows over: an
 /// earlier row of the same end user may have committed on another instance, and only the table, read in sequence
 /// order, has it (sequences are taken at insert, so a transaction that began after another committed sorts after
-/// it).</item>
+/// it). A failure is recorded only while this instance's owner session still holds the row's partition: a stale owner
+/// never backs off or parks a row its successor publishes.</item>
 /// </list>
 /// One lock guards all of it, and nothing waits under it. <see cref="NextBatchAsync"/> has one caller at a time (the
 /// relay's loop); everything else may be called from any thread.
@@ -190,9 +191,10 @@ internal sealed partial class RelayQueue(
             if (failures.Count > 0)
             {
                 var now = time.GetUtcNow();
+                var owner = partitions.Owner;
                 await writer.WriteAsync((connection, transaction) =>
                 {
-                    OutboxStore.RecordFailures(connection, transaction, failures, now);
+                    OutboxStore.RecordFailures(connection, transaction, failures, now, owner);
                     return true;
                 }, CancellationToken.None);
                 ScheduleRetry(failures);

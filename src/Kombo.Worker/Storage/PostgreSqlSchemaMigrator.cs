@@ -11,7 +11,9 @@ namespace Kombo.Worker.Storage;
 /// </summary>
 internal static class PostgreSqlSchemaMigrator
 {
-    // Any constant works, as long as every instance uses the same one; advisory locks are scoped to the database.
+    // Any constant works, as long as every instance uses the same one; advisory locks are scoped to the database. It
+    // stays one key for all schemas (unlike OutboxLockKeys): deployments in two schemas merely take turns migrating at
+    // start, while a key that changed between versions would let an old and a new instance migrate one schema at once.
     private const long LockKey = 0x4B6F6D626F_0001; // "Kombo", migrations
 
     private const string CreateVersionTableSql = """

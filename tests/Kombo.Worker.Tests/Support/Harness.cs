@@ -42,7 +42,8 @@ internal sealed class Harness : IAsyncDisposable
 
     public IServiceProvider Services => _provider;
 
-    public static async Task<Harness> StartAsync(Dictionary<string, string?>? settings = null)
+    /// <param name="replace">Registers test doubles over the worker's own services (the last registration wins).</param>
+    public static async Task<Harness> StartAsync(Dictionary<string, string?>? settings = null, Action<IServiceCollection>? replace = null)
     {
         var kombo = new FakeKombo();
         var directory = new TempDirectory();
@@ -84,6 +85,7 @@ internal sealed class Harness : IAsyncDisposable
         services.AddOutbox(configuration);
         services.AddConnect();
         services.AddWebhooks(configuration);
+        replace?.Invoke(services);
 
         var harness = new Harness(services.BuildServiceProvider(), kombo, directory);
         await harness.Bus.Start();
