@@ -15,10 +15,18 @@ internal static class ConnectLinkStore
                 @IntegrationTool, @LinkType, @LinkFingerprint, @CreatedAt, @ExpiresAt)
         """;
 
+    private const string DeleteExpiredSql = """
+        DELETE FROM connect_links WHERE command_id IN (
+            SELECT command_id FROM connect_links WHERE expires_at <= @Cutoff LIMIT @Limit)
+        """;
+
     private const string FirstLiveSql = """
         SELECT MIN(created_at) FROM connect_links
         WHERE end_user_origin_id = @EndUserOriginId AND created_at <= @Until AND expires_at >= @From
         """;
+
+    public static ExpiringRows Expiring { get; } = new("connect_links", (_, retention) => retention.ExpiredLinks, (connection, transaction, cutoff, limit) =>
+        connection.Execute(DeleteExpiredSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction));
 
     public static void Insert(DbConnection connection, DbTransaction transaction, Guid commandId, LinkCreated link) =>
         connection.Execute(InsertSql, new

@@ -12,6 +12,10 @@ internal static class ConnectServiceCollectionExtensions
     public static IServiceCollection AddConnect(this IServiceCollection services)
     {
         services.AddSingleton(RedemptionLedger.Expiring);
+        services.AddSingleton(ConnectLinkStore.Expiring);
+        services.AddSingleton(ReconnectionLinkStore.Expiring);
+        services.AddSingleton(IntegrationStore.ExpiringStateChanges);
+        services.AddSingleton(IntegrationStore.ExpiringDeleted);
         services.AddSingleton<TokenLocks>();
         services.AddSingleton<PendingRedemptionSweeper>();
         services.AddHostedService(provider => provider.GetRequiredService<PendingRedemptionSweeper>());

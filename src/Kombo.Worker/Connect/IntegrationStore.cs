@@ -90,6 +90,27 @@ internal static class IntegrationStore
         ON CONFLICT DO NOTHING
         """;
 
+    private const string DeleteStateChangesSql = """
+        DELETE FROM integration_state_changes WHERE webhook_id IN (
+            SELECT webhook_id FROM integration_state_changes WHERE received_at <= @Cutoff LIMIT @Limit)
+        """;
+
+    // Counted from when the worker recorded the deletion (Kombo's deleted_at may be long before a late delivery). A
+    // row a redemption still names stays until that redemption expires with its inbox row.
+    private const string DeleteDeletedSql = """
+        DELETE FROM integrations WHERE integration_id IN (
+            SELECT integration_id FROM integrations AS i
+            WHERE deleted_at IS NOT NULL AND updated_at <= @Cutoff
+              AND NOT EXISTS (SELECT 1 FROM token_redemptions AS r WHERE r.integration_id = i.integration_id)
+            LIMIT @Limit)
+        """;
+
+    public static ExpiringRows ExpiringStateChanges { get; } = new("integration_state_changes", (_, retention) => retention.StateChanges,
+        (connection, transaction, cutoff, limit) => connection.Execute(DeleteStateChangesSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction));
+
+    public static ExpiringRows ExpiringDeleted { get; } = new("integrations", (_, retention) => retention.DeletedIntegrations,
+        (connection, transaction, cutoff, limit) => connection.Execute(DeleteDeletedSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction));
+
     public static IReadOnlyList<string> ConnectedIntegrationIds(
         DbConnection connection, string endUserOriginId, string tool, DbTransaction? transaction = null) =>
         connection.Query<string>(ConnectedIdsSql, new { EndUserOriginId = endUserOriginId, Tool = tool }, transaction).AsList();

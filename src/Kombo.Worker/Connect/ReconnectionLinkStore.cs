@@ -13,6 +13,14 @@ internal static class ReconnectionLinkStore
         VALUES (@CommandId, @CorrelationId, @IntegrationId, @LinkType, @LinkFingerprint, @CreatedAt, @ExpiresAt)
         """;
 
+    private const string DeleteExpiredSql = """
+        DELETE FROM reconnection_links WHERE command_id IN (
+            SELECT command_id FROM reconnection_links WHERE expires_at <= @Cutoff LIMIT @Limit)
+        """;
+
+    public static ExpiringRows Expiring { get; } = new("reconnection_links", (_, retention) => retention.ExpiredLinks, (connection, transaction, cutoff, limit) =>
+        connection.Execute(DeleteExpiredSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction));
+
     public static void Insert(DbConnection connection, DbTransaction transaction, Guid commandId, ReconnectionLinkCreated link) =>
         connection.Execute(InsertSql, new
         {

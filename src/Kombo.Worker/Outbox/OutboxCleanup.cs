@@ -15,6 +15,7 @@ internal sealed partial class OutboxCleanup(
     IEnumerable<ExpiringRows> expiringRows,
     IOutboxPartitions partitions,
     IOptions<OutboxOptions> options,
+    IOptions<RetentionOptions> retention,
     TimeProvider time,
     ILogger<OutboxCleanup> logger) : BackgroundService
 {
@@ -48,7 +49,8 @@ internal sealed partial class OutboxCleanup(
         var inbox = await DeleteInBatchesAsync((c, t, limit) => InboxStore.DeleteReceivedBefore(c, t, now - _options.InboxRetention, limit), cancellationToken);
         foreach (var rows in expiringRows)
         {
-            await DeleteInBatchesAsync((c, t, limit) => rows.DeleteBatch(c, t, now - _options.InboxRetention, limit), cancellationToken);
+            var cutoff = now - rows.RetentionOf(_options, retention.Value);
+            await DeleteInBatchesAsync((c, t, limit) => rows.DeleteBatch(c, t, cutoff, limit), cancellationToken);
         }
 
         await writer.CheckpointAsync(cancellationToken);

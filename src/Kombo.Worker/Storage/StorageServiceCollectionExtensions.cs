@@ -16,6 +16,10 @@ internal static class StorageServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+        services.AddOptions<RetentionOptions>()
+            .Bind(configuration.GetSection(RetentionOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddWorkerMetrics();
         if (configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() is { IsPostgreSql: true })
         {

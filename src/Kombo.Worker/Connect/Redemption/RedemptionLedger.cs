@@ -109,7 +109,7 @@ internal static class RedemptionLedger
         """;
 
     /// <summary>Old redemptions go with the inbox rows of their commands: a token is single-use at Kombo anyway.</summary>
-    public static ExpiringRows Expiring { get; } = new("token_redemptions", (connection, transaction, cutoff, limit) =>
+    public static ExpiringRows Expiring { get; } = new("token_redemptions", (outbox, _) => outbox.InboxRetention, (connection, transaction, cutoff, limit) =>
         connection.Execute(DeleteRedeemedBeforeSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction));
 
     /// <summary>

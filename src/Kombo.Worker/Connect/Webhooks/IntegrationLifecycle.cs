@@ -22,26 +22,30 @@ internal sealed partial class IntegrationLifecycle(
 
     private readonly SettlementRules _rules = new(komboOptions.Value.ConnectTokenLifetime);
 
-    /// <returns>False when the webhook had been handled before (nothing was written).</returns>
+    /// <returns>False when the webhook had been handled before (nothing was written, or only its receipt).</returns>
     public async Task<bool> HandleAsync(KomboWebhook webhook, CancellationToken cancellationToken)
     {
         var inboxId = WebhookIds.Inbox(webhook.Id);
         var handled = await outbox.CommitAsync(new InboxEntry(inboxId, Name, inboxId, webhook.Type), (connection, transaction, now) =>
-            webhook switch
-            {
-                IntegrationCreatedWebhook created => Created(connection, transaction, created, inboxId, now),
-                IntegrationDeletedWebhook deleted => Deleted(connection, transaction, deleted, inboxId, now),
-                IntegrationStateChangedWebhook changed => StateChanged(connection, transaction, changed, inboxId, now),
-                ConnectionFlowFailedWebhook failed => [FlowFailed(failed, inboxId, now)],
-                _ => [],
-            }, cancellationToken);
+            // Past the inbox's window a webhook is known by its receipt alone: a replay changes and announces nothing.
+            !WebhookReceipts.TryRecord(connection, transaction, inboxId, now)
+                ? Applied.Replay
+                : new Applied(webhook switch
+                {
+                    IntegrationCreatedWebhook created => Created(connection, transaction, created, inboxId, now),
+                    IntegrationDeletedWebhook deleted => Deleted(connection, transaction, deleted, inboxId, now),
+                    IntegrationStateChangedWebhook changed => StateChanged(connection, transaction, changed, inboxId, now),
+                    ConnectionFlowFailedWebhook failed => [FlowFailed(failed, inboxId, now)],
+                    _ => [],
+                }, IsReplay: false),
+            applied => applied.Outgoing, cancellationToken);
 
-        if (!handled)
+        if (handled is null or { IsReplay: true })
         {
             LogDuplicate(webhook.Id, webhook.Type);
         }
 
-        return handled;
+        return handled is { IsReplay: false };
     }
 
     private IReadOnlyList<OutgoingMessage> Created(
@@ -163,6 +167,12 @@ internal sealed partial class IntegrationLifecycle(
 
     private static ReportedIntegration Reported(string integrationId, string tool, string category, WebhookEndUser endUser) =>
         new(integrationId, tool, category, endUser.OriginId, endUser.OrganizationName, endUser.CreatorEmail);
+
+    /// <summary>What a webhook changed: the messages it announces, or nothing for a replay.</summary>
+    private sealed record Applied(IReadOnlyList<OutgoingMessage> Outgoing, bool IsReplay)
+    {
+        public static readonly Applied Replay = new([], IsReplay: true);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {WebhookId} reports integration {IntegrationId}, which settles a pending redemption")]
     private partial void LogSettledRedemption(string webhookId, string integrationId);

@@ -20,6 +20,7 @@ internal static class WebhookServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>();
         services.AddSingleton<IntegrationLifecycle>();
+        services.AddSingleton(WebhookReceipts.Expiring);
         services.AddSingleton<WebhookEndpoint>();
         return services;
     }
