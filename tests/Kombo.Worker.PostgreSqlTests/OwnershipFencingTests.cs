@@ -22,7 +22,7 @@ public sealed class OwnershipFencingTests(PostgresFixture postgres)
     [Fact]
     public async Task A_stale_owner_cannot_park_or_back_off_a_row_of_a_partition_its_successor_took()
     {
-        var connectionString = await NewDatabaseAsync();
+        var connectionString = await postgres.NewMigratedDatabaseAsync();
         await using var first = await OutboxInstance.StartAsync(connectionString);
         await Eventually.HoldsAsync(() => first.Owned.Count == OutboxPartition.Count, "the first instance took every partition");
         Assert.Empty(await first.Queue.NextBatchAsync());
@@ -51,7 +51,7 @@ public sealed class OwnershipFencingTests(PostgresFixture postgres)
     [Fact]
     public async Task An_owner_whose_server_session_stops_answering_mid_handover_fences_itself_within_seconds()
     {
-        var connectionString = await NewDatabaseAsync();
+        var connectionString = await postgres.NewMigratedDatabaseAsync();
         await using var first = await OutboxInstance.StartAsync(connectionString);
         await Eventually.HoldsAsync(() => first.Owned.Count == OutboxPartition.Count, "the first instance took every partition");
         var backend = await OwnerBackendAsync(connectionString);
@@ -80,14 +80,6 @@ public sealed class OwnershipFencingTests(PostgresFixture postgres)
         }
     }
 
-    private async Task<string> NewDatabaseAsync()
-    {
-        var connectionString = await postgres.Node.CreateDatabaseAsync();
-        await using var migration = new NpgsqlConnection(connectionString);
-        await migration.OpenAsync();
-        await PostgreSqlSchemaMigrator.MigrateAsync(migration, CancellationToken.None);
-        return connectionString;
-    }
 
     private static async Task<OutboxRow> RowAsync(string connectionString, long sequence)
     {

@@ -1,4 +1,6 @@
 using Kombo.Testing;
+using Kombo.Worker.Storage;
+using Npgsql;
 
 namespace Kombo.Worker.PostgreSqlTests;
 
@@ -11,6 +13,16 @@ public sealed class PostgresFixture : IAsyncLifetime
 
     // Throws with the server's log tail when it cannot start: every test in the collection then fails, none skips.
     public async Task InitializeAsync() => _node = await PostgresNode.StartNewAsync();
+
+    /// <returns>The connection string of a new database with the worker's schema.</returns>
+    public async Task<string> NewMigratedDatabaseAsync()
+    {
+        var connectionString = await Node.CreateDatabaseAsync();
+        await using var migration = new NpgsqlConnection(connectionString);
+        await migration.OpenAsync();
+        await PostgreSqlSchemaMigrator.MigrateAsync(migration, CancellationToken.None);
+        return connectionString;
+    }
 
     public async Task DisposeAsync()
     {

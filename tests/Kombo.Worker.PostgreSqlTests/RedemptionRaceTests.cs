@@ -34,7 +34,7 @@ public sealed class RedemptionRaceTests(PostgresFixture postgres)
     [Fact]
     public async Task Two_first_attempts_of_one_token_on_two_instances_see_each_other()
     {
-        var connectionString = await NewDatabaseAsync();
+        var connectionString = await postgres.NewMigratedDatabaseAsync();
         var firstSawEarlier = true;
 
         var secondSawEarlier = await InterleaveAsync(connectionString,
@@ -49,7 +49,7 @@ public sealed class RedemptionRaceTests(PostgresFixture postgres)
     [Fact]
     public async Task An_integration_created_committing_beside_a_pending_commit_settles_it()
     {
-        var connectionString = await NewDatabaseAsync();
+        var connectionString = await postgres.NewMigratedDatabaseAsync();
         var attempt = NewAttempt();
         await WriteAsync(connectionString, (connection, transaction) => RedemptionLedger.RecordAttempt(connection, transaction, attempt, Now));
         Resolution? pending = null;
@@ -65,7 +65,7 @@ public sealed class RedemptionRaceTests(PostgresFixture postgres)
     [Fact]
     public async Task A_pending_commit_beside_an_integration_created_committing_is_settled_at_once()
     {
-        var connectionString = await NewDatabaseAsync();
+        var connectionString = await postgres.NewMigratedDatabaseAsync();
         var attempt = NewAttempt();
         await WriteAsync(connectionString, (connection, transaction) => RedemptionLedger.RecordAttempt(connection, transaction, attempt, Now));
         IReadOnlyList<OutgoingMessage>? fromWebhook = null;
@@ -82,7 +82,7 @@ public sealed class RedemptionRaceTests(PostgresFixture postgres)
     [Fact]
     public async Task A_sweep_racing_a_settlement_leaves_the_command_one_answer()
     {
-        var connectionString = await NewDatabaseAsync();
+        var connectionString = await postgres.NewMigratedDatabaseAsync();
         var attempt = NewAttempt();
         var pending = Waiting(attempt);
         await WriteAsync(connectionString, (connection, transaction) =>
@@ -153,14 +153,5 @@ public sealed class RedemptionRaceTests(PostgresFixture postgres)
         await using var transaction = await connection.BeginTransactionAsync();
         work(connection, transaction);
         await transaction.CommitAsync();
-    }
-
-    private async Task<string> NewDatabaseAsync()
-    {
-        var connectionString = await postgres.Node.CreateDatabaseAsync();
-        await using var migration = new NpgsqlConnection(connectionString);
-        await migration.OpenAsync();
-        await PostgreSqlSchemaMigrator.MigrateAsync(migration, CancellationToken.None);
-        return connectionString;
     }
 }

@@ -17,7 +17,7 @@ public sealed class SharedRelayQueueTests(PostgresFixture postgres)
     [Fact]
     public async Task A_row_committed_while_a_sweep_read_the_table_is_not_overtaken_by_its_end_users_next_row()
     {
-        var connectionString = await NewDatabaseAsync();
+        var connectionString = await postgres.NewMigratedDatabaseAsync();
         await using var instance = await SoleOwnerAsync(connectionString);
 
         // A command of customer-1 takes the lower sequence, and commits while a sweep reads the table without it:
@@ -41,7 +41,7 @@ public sealed class SharedRelayQueueTests(PostgresFixture postgres)
     [Fact]
     public async Task A_row_another_instance_committed_is_not_overtaken_by_its_end_users_next_row_committed_here()
     {
-        var connectionString = await NewDatabaseAsync();
+        var connectionString = await postgres.NewMigratedDatabaseAsync();
         await using var instance = await SoleOwnerAsync(connectionString);
 
         // customer-1's first command commits on another instance, whose wake-up has not arrived here yet; the second
@@ -52,14 +52,6 @@ public sealed class SharedRelayQueueTests(PostgresFixture postgres)
         Assert.Equal([elsewhere[0].Sequence, here[0].Sequence], (await instance.Queue.NextBatchAsync()).Select(row => row.Sequence));
     }
 
-    private async Task<string> NewDatabaseAsync()
-    {
-        var connectionString = await postgres.Node.CreateDatabaseAsync();
-        await using var migration = new NpgsqlConnection(connectionString);
-        await migration.OpenAsync();
-        await PostgreSqlSchemaMigrator.MigrateAsync(migration, CancellationToken.None);
-        return connectionString;
-    }
 
     /// <summary>An instance that owns every partition and has swept the empty table once.</summary>
     private static async Task<OutboxInstance> SoleOwnerAsync(string connectionString)

@@ -7,6 +7,7 @@ using MassTransit;
 using MassTransit.Testing;
 
 using static Kombo.Worker.Tests.Connect.Webhooks.WebhookJsonReader;
+using static Kombo.Worker.Tests.Connect.SingleUseTokenScenario;
 using WebhookJson = Kombo.Worker.Tests.Connect.Webhooks.WebhookJson;
 
 namespace Kombo.Worker.Tests.Connect;
@@ -17,45 +18,9 @@ namespace Kombo.Worker.Tests.Connect;
 /// </summary>
 public sealed class RedemptionSettlementTests
 {
-    private const string Token = "token-1";
     private const string IntegrationId = "personio:new";
 
-    private static readonly Dictionary<string, string?> WebhooksOn = new() { ["Kombo:WebhookSecret"] = "whsec-test" };
-
-    private static RedeemConnectToken Redeem() => new()
-    {
-        CorrelationId = NewId.NextGuid(),
-        Token = Token,
-        ExpectedEndUserOriginId = "customer-1",
-    };
-
-    private static async Task<Harness> StartAsync(Dictionary<string, string?> settings)
-    {
-        var harness = await Harness.StartAsync(settings);
-        harness.Kombo.SingleUseTokens = true;
-        harness.Kombo.AddToken(Token, IntegrationId, "customer-1");
-        return harness;
-    }
-
-    /// <summary>The first attempt reaches Kombo (the token is spent) and then times out; later ones hear "invalid".</summary>
-    private static void TimeOutAfterSpendingTheToken(Harness harness)
-    {
-        var first = 0;
-        harness.Kombo.RespondAsync = async (_, cancellationToken) =>
-        {
-            if (Interlocked.Exchange(ref first, 1) == 0)
-            {
-                harness.Kombo.AnswerToken(Token).Dispose();
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-
-            return null;
-        };
-    }
-
-    private static Task WaitUntilPendingAsync(Harness harness) =>
-        Eventually.HoldsAsync(
-            () => harness.Count("SELECT COUNT(*) FROM token_redemption_attempts WHERE pending_since IS NOT NULL") == 1, "the redemption is pending");
+    private static Task<Harness> StartAsync(Dictionary<string, string?> settings) => SingleUseTokenScenario.StartAsync(settings, IntegrationId);
 
     /// <summary>An integration of customer-1 the worker recorded a day ago, that no redemption claimed (a magic link's).</summary>
     private static void StoreOldUnclaimedIntegration(Harness harness, string integrationId)

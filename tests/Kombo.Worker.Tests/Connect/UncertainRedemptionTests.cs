@@ -8,6 +8,7 @@ using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 using static Kombo.Worker.Tests.Connect.Webhooks.WebhookJsonReader;
+using static Kombo.Worker.Tests.Connect.SingleUseTokenScenario;
 using WebhookJson = Kombo.Worker.Tests.Connect.Webhooks.WebhookJson;
 
 namespace Kombo.Worker.Tests.Connect;
@@ -18,45 +19,9 @@ namespace Kombo.Worker.Tests.Connect;
 /// </summary>
 public sealed class UncertainRedemptionTests
 {
-    private const string Token = "token-1";
     private const string IntegrationId = "personio:abc";
 
-    private static readonly Dictionary<string, string?> WebhooksOn = new() { ["Kombo:WebhookSecret"] = "whsec-test" };
-
-    private static RedeemConnectToken Redeem() => new()
-    {
-        CorrelationId = NewId.NextGuid(),
-        Token = Token,
-        ExpectedEndUserOriginId = "customer-1",
-    };
-
-    private static async Task<Harness> StartAsync(Dictionary<string, string?> settings)
-    {
-        var harness = await Harness.StartAsync(settings);
-        harness.Kombo.SingleUseTokens = true;
-        harness.Kombo.AddToken(Token, IntegrationId, "customer-1");
-        return harness;
-    }
-
-    /// <summary>The first attempt reaches Kombo (the token is spent) and then times out; the retry hears "invalid".</summary>
-    private static void TimeOutAfterSpendingTheToken(Harness harness)
-    {
-        var first = 0;
-        harness.Kombo.RespondAsync = async (_, cancellationToken) =>
-        {
-            if (Interlocked.Exchange(ref first, 1) == 0)
-            {
-                harness.Kombo.AnswerToken(Token).Dispose();
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-
-            return null;
-        };
-    }
-
-    private static Task WaitUntilPendingAsync(Harness harness) =>
-        Eventually.HoldsAsync(
-            () => harness.Count("SELECT COUNT(*) FROM token_redemption_attempts WHERE pending_since IS NOT NULL") == 1, "the redemption is pending");
+    private static Task<Harness> StartAsync(Dictionary<string, string?> settings) => SingleUseTokenScenario.StartAsync(settings, IntegrationId);
 
     private static void AssertConnectedOnce(Harness harness, RedeemConnectToken command)
     {

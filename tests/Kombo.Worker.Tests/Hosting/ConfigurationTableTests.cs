@@ -16,7 +16,7 @@ public sealed partial class ConfigurationTableTests
     private static readonly Type[] Sections =
     [
         typeof(KomboOptions), typeof(RabbitMqOptions), typeof(MessagingOptions), typeof(StorageOptions), typeof(OutboxOptions),
-        typeof(HealthOptions), typeof(WebhookOptions), typeof(OpenTelemetryOptions),
+        typeof(HealthOptions), typeof(WebhookOptions), typeof(OpenTelemetryOptions), typeof(RetentionOptions),
     ];
 
     [Fact]
