@@ -5,9 +5,8 @@ using Kombo.Worker.Connect;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;
-
-using static Kombo.Worker.Tests.Connect.Webhooks.WebhookJsonReader;
 using static Kombo.Worker.Tests.Connect.SingleUseTokenScenario;
+using static Kombo.Worker.Tests.Connect.Webhooks.WebhookJsonReader;
 using WebhookJson = Kombo.Worker.Tests.Connect.Webhooks.WebhookJson;
 
 namespace Kombo.Worker.Tests.Connect;

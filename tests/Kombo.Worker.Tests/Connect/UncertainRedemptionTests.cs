@@ -6,9 +6,8 @@ using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
-
-using static Kombo.Worker.Tests.Connect.Webhooks.WebhookJsonReader;
 using static Kombo.Worker.Tests.Connect.SingleUseTokenScenario;
+using static Kombo.Worker.Tests.Connect.Webhooks.WebhookJsonReader;
 using WebhookJson = Kombo.Worker.Tests.Connect.Webhooks.WebhookJson;
 
 namespace Kombo.Worker.Tests.Connect;
