@@ -109,10 +109,17 @@ public sealed class ClusterRedemptionTests(RabbitMqBroker broker, ITestOutputHel
             var stats = await kombo.Client.GetStatsAsync();
             var webhooks = await kombo.Client.GetWebhookStatsAsync();
             RedemptionFigures redemptions;
+            IReadOnlyList<string> stuck;
             await using (var connection = new NpgsqlConnection(database))
             {
                 await connection.OpenAsync();
                 redemptions = ChaosWebhooks.Figures(stats.Endpoints.IntegrationByToken, [workload], connection);
+                stuck = RedemptionDiagnosis.Of(connection, workload, workload.Unanswered(ledger).Take(10), tokens);
+            }
+
+            foreach (var line in stuck)
+            {
+                output.WriteLine($"unanswered: {line}");
             }
 
             var leftInQueues = (await amqp.QueueStateAsync(ChaosWorkload.RedeemTokenQueue)).Messages
