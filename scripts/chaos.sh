@@ -3,7 +3,8 @@
 # input, log secrets, a full disk, 20 kill -9s of the worker process over 5,000 commands, broker restarts, a 4-minute
 # broker outage (memory alarm; KOMBO_CHAOS_OUTAGE=00:01:00 shortens it), a flaky Kombo, and three worker processes on
 # one PostgreSQL database (5,000 commands in causal chains, a random instance killed every 3 to 5 s, then all but one
-# killed for good). Prints one summary row per scenario. Needs root (the disk scenario mounts a small tmpfs),
+# killed for good; and 1,500 single-use tokens, every other one sent twice at once, while one or two instances at a
+# time are killed every 2 to 4 s and restarted). Prints one summary row per scenario. Needs root (the disk scenario mounts a small tmpfs),
 # rabbitmq-server and postgresql, which it installs if missing.
 # The suite is its own project (tests/Kombo.Worker.ChaosTests); scripts/test.sh runs it at CI's small scale when
 # run as root or with --chaos (CI does both), and leaves it out otherwise.
@@ -12,6 +13,7 @@
 #   scripts/chaos.sh --fast                   the scale CI runs
 #   scripts/chaos.sh --filter Kill            the scenarios whose test class name starts with Kill
 #   scripts/chaos.sh --filter ClusterKill     the three instances on PostgreSQL alone
+#   scripts/chaos.sh --filter ClusterRedemption   the three instances redeeming single-use tokens alone
 #   KOMBO_ARTIFACTS_PATH=/tmp/art scripts/chaos.sh    build into a private artifacts root
 #
 # The table is also written to artifacts/chaos/results.tsv (tab-separated, one row per scenario run).
@@ -28,7 +30,7 @@ while (($# > 0)); do
     --fast) scale=fast ;;
     --full) scale=full ;;
     --filter) filter="Category=Chaos&FullyQualifiedName~ChaosTests.$2"; shift ;;
-    -h | --help) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "chaos: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

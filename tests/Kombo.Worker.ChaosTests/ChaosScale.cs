@@ -26,6 +26,12 @@ public sealed record ChaosScale
     /// <summary>Commands (causal chains of three per end user) for the three instances on one PostgreSQL database.</summary>
     public int ClusterCommands { get; init; }
 
+    /// <summary>Tokens redeemed (every other one twice at once) through three instances on one PostgreSQL database.</summary>
+    public int ClusterRedemptionTokens { get; init; }
+
+    /// <summary>Tokens issued, and redeemed, per half-second wave of <see cref="RedemptionFeed"/>.</summary>
+    public int ClusterRedemptionWave { get; init; }
+
     public int BrokerRestartCommands { get; init; }
 
     public int BrokerRestarts { get; init; }
@@ -58,6 +64,8 @@ public sealed record ChaosScale
                 KillCommands = 5000,
                 Kills = 20,
                 ClusterCommands = 5000,
+                ClusterRedemptionTokens = 1500,
+                ClusterRedemptionWave = 12,
                 BrokerRestartCommands = 3000,
                 BrokerRestarts = 3,
                 DiskCommands = 1000,
@@ -73,6 +81,8 @@ public sealed record ChaosScale
                 KillCommands = 400,
                 Kills = 3,
                 ClusterCommands = 1200,
+                ClusterRedemptionTokens = 240,
+                ClusterRedemptionWave = 8,
                 BrokerRestartCommands = 300,
                 BrokerRestarts = 1,
                 DiskCommands = 120,

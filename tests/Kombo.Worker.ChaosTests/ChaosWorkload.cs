@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using Kombo.Contracts;
+using Kombo.Emulator.EndUser;
 using Kombo.Testing;
 using Kombo.Worker.Connect;
 using Kombo.Worker.IntegrationTests.Infrastructure;
@@ -43,19 +44,13 @@ public sealed class ChaosWorkload
         var commands = new List<ChaosCommand>(count);
         for (var i = 0; i < count; i++)
         {
-            var correlationId = Guid.NewGuid();
             if (i % 3 == 2 && i / 3 < tokens.Count)
             {
-                var token = tokens[i / 3];
-                commands.Add(new ChaosCommand(RedeemTokenQueue, Guid.NewGuid(), correlationId, JsonSerializer.Serialize(new
-                {
-                    correlationId,
-                    token = token.Token,
-                    expectedEndUserOriginId = token.EndUserOriginId,
-                }), IntegrationStore.HashToken(token.Token)));
+                commands.Add(Redeem(tokens[i / 3]));
             }
             else
             {
+                var correlationId = Guid.NewGuid();
                 commands.Add(new ChaosCommand(CreateLinkQueue, Guid.NewGuid(), correlationId, JsonSerializer.Serialize(new
                 {
                     correlationId,
@@ -111,6 +106,21 @@ public sealed class ChaosWorkload
             var correlationId = Guid.NewGuid();
             return new ChaosCommand(queue, Guid.NewGuid(), correlationId, JsonSerializer.Serialize(body(correlationId)), tokenHash);
         }
+    }
+
+    /// <summary>A workload of commands made elsewhere, such as the redemptions <see cref="RedemptionFeed"/> sent.</summary>
+    public static ChaosWorkload Of(IEnumerable<ChaosCommand> commands) => new([.. commands], []);
+
+    /// <summary>Its end user's redemption of an issued token: a command of its own (fresh message and correlation ids).</summary>
+    public static ChaosCommand Redeem(IssueTokensEndpoint.IssuedTokenView token)
+    {
+        var correlationId = Guid.NewGuid();
+        return new ChaosCommand(RedeemTokenQueue, Guid.NewGuid(), correlationId, JsonSerializer.Serialize(new
+        {
+            correlationId,
+            token = token.Token,
+            expectedEndUserOriginId = token.EndUserOriginId,
+        }), IntegrationStore.HashToken(token.Token));
     }
 
     public async Task PublishAsync(AmqpClient amqp, IEnumerable<ChaosCommand>? only = null)
