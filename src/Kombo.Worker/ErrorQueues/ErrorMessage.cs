@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using RabbitMQ.Client;
 
@@ -16,11 +15,9 @@ internal sealed record ErrorMessage(
     string? FaultedAt,
     IReadOnlyDictionary<string, string> FaultHeaders,
     JsonNode? Body,
-    int BodyBytes)
+    int BodyBytes,
+    string? BodyProblem)
 {
-    private const string Redacted = "[redacted]";
-    private static readonly string[] Secrets = ["token", "link"];
-
     /// <summary>The headers MassTransit adds when it moves a message to the error queue.</summary>
     public static bool IsFaultHeader(string name) =>
         name.StartsWith("MT-Fault-", StringComparison.Ordinal) || name.StartsWith("MT-Host-", StringComparison.Ordinal) || name == "MT-Reason";
@@ -30,6 +27,7 @@ internal sealed record ErrorMessage(
         var faults = (properties.Headers ?? new Dictionary<string, object?>())
             .Where(h => IsFaultHeader(h.Key) && h.Key != "MT-Fault-StackTrace")
             .ToDictionary(h => h.Key, h => HeaderText(h.Value), StringComparer.Ordinal);
+        var shown = ErrorMessageBody.Read(body);
         return new ErrorMessage(
             queue,
             IdOf(properties, body.Span),
@@ -37,56 +35,14 @@ internal sealed record ErrorMessage(
             faults.GetValueOrDefault("MT-Fault-ExceptionType"),
             faults.GetValueOrDefault("MT-Fault-Timestamp"),
             faults,
-            RedactedBody(body.Span),
-            body.Length);
+            shown.Shown,
+            body.Length,
+            shown.Problem);
     }
 
     /// <summary>The AMQP message id, or for a message sent without one a stable id made from its body.</summary>
     public static string IdOf(IReadOnlyBasicProperties properties, ReadOnlySpan<byte> body) =>
         properties.MessageId is { Length: > 0 } id ? id : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body))[..16];
-
-    private static JsonNode? RedactedBody(ReadOnlySpan<byte> body)
-    {
-        try
-        {
-            var node = JsonNode.Parse(body.ToArray());
-            Redact(node);
-            return node;
-        }
-        catch (JsonException)
-        {
-            // Not JSON: it cannot be redacted field by field, so none of it is shown.
-            return null;
-        }
-    }
-
-    private static void Redact(JsonNode? node)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                foreach (var (name, value) in obj.ToList())
-                {
-                    if (Secrets.Any(secret => string.Equals(secret, name, StringComparison.OrdinalIgnoreCase)) && value is JsonValue)
-                    {
-                        obj[name] = Redacted;
-                    }
-                    else
-                    {
-                        Redact(value);
-                    }
-                }
-
-                break;
-            case JsonArray array:
-                foreach (var item in array)
-                {
-                    Redact(item);
-                }
-
-                break;
-        }
-    }
 
     private static string HeaderText(object? value) => value switch
     {

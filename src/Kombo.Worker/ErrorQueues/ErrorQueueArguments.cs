@@ -22,8 +22,10 @@ internal sealed record ErrorQueueArguments(
           --json             one JSON document instead of text
           --uri <amqp-uri>   the broker; default the worker's RabbitMq settings from appsettings.json and the environment
 
-        Bodies are shown with tokens and links redacted; the error queues themselves hold them whole, so only operators
-        who may see connect tokens should be able to read them (RabbitMQ permissions on the *_error queues).
+        Bodies are shown with tokens, secrets and links redacted; the error queues themselves hold them whole, so only
+        operators who may see connect tokens should be able to read them (RabbitMQ permissions on the *_error queues).
+        A body that is not a JSON object (empty, binary, malformed, with a repeated property name, over 1 MiB or nested
+        deeper than 32 levels) is not shown: the message is listed with the reason, and replay and purge still work.
         """;
 
     public static readonly string[] CommandQueues = ["create-connect-link", "redeem-connect-token", "create-reconnection-link"];

@@ -106,6 +106,7 @@ internal static class ErrorQueueTool
                     ["faultHeaders"] = arguments.Verb == "show" ? JsonSerializer.SerializeToNode(m.FaultHeaders) : null,
                     ["body"] = m.Body?.DeepClone(),
                     ["bodyBytes"] = m.BodyBytes,
+                    ["bodyProblem"] = m.BodyProblem,
                 })]),
             };
             output.WriteLine(document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -115,7 +116,8 @@ internal static class ErrorQueueTool
         var verb = arguments.Verb switch { "replay" => "replayed", "purge" => "purged", _ => null };
         foreach (var message in messages)
         {
-            output.WriteLine($"{ErrorQueueBroker.ErrorQueueOf(message.Queue)}  {message.MessageId}  {message.FaultedAt ?? "-"}  {message.Reason}");
+            var unreadable = message.BodyProblem is null ? "" : $"  [body not shown: {message.BodyProblem}]";
+            output.WriteLine($"{ErrorQueueBroker.ErrorQueueOf(message.Queue)}  {message.MessageId}  {message.FaultedAt ?? "-"}  {message.Reason}{unreadable}");
             if (arguments.Verb == "show")
             {
                 foreach (var (name, value) in message.FaultHeaders.OrderBy(h => h.Key, StringComparer.Ordinal))
@@ -123,7 +125,9 @@ internal static class ErrorQueueTool
                     output.WriteLine($"  {name}: {value}");
                 }
 
-                output.WriteLine(message.Body is null ? $"  body: {message.BodyBytes} bytes, not JSON (not shown)" : $"  body: {message.Body.ToJsonString()}");
+                output.WriteLine(message.Body is null
+                    ? $"  body: {message.BodyBytes} bytes, not shown: {message.BodyProblem}"
+                    : $"  body: {message.Body.ToJsonString()}");
             }
         }
 

@@ -25,6 +25,13 @@ internal sealed record OpenTelemetryOptions
     [RegularExpression("^(grpc|http/protobuf)$", ErrorMessage = "OpenTelemetry:OtlpProtocol must be grpc or http/protobuf.")]
     public string OtlpProtocol { get; init; } = "grpc";
 
+    /// <summary>
+    /// Whether the W3C baggage of the work that writes an event travels with it to every subscriber. Off: baggage is
+    /// whatever a caller chose to put there (user ids, emails, tenant names) and the subscribers are not the caller's
+    /// to choose; traceparent and tracestate flow either way.
+    /// </summary>
+    public bool ForwardBaggage { get; init; }
+
     public Uri? GetOtlpEndpoint() =>
         Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? uri

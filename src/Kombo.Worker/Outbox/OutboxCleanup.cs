@@ -7,7 +7,8 @@ namespace Kombo.Worker.Outbox;
 
 /// <summary>
 /// Deletes sent outbox rows, inbox rows and the features' <see cref="ExpiringRows"/> past their retention, in bounded
-/// batches (<see cref="BatchedDelete"/>), then checkpoints the WAL. On a shared database only the owner of partition 0
+/// batches (<see cref="BatchedDelete"/>), redacts the expired links of parked rows (<see cref="ParkedLinkRedaction"/>),
+/// then checkpoints the WAL. On a shared database only the owner of partition 0
 /// cleans up, so that instances never delete the same rows side by side.
 /// </summary>
 internal sealed partial class OutboxCleanup(
@@ -53,10 +54,16 @@ internal sealed partial class OutboxCleanup(
             await DeleteInBatchesAsync((c, t, limit) => rows.DeleteBatch(c, t, cutoff, limit), cancellationToken);
         }
 
+        var redacted = await RedactExpiredLinksAsync(now, cancellationToken);
         await writer.CheckpointAsync(cancellationToken);
         if (sent + inbox > 0)
         {
             LogCleanedUp(sent, inbox);
+        }
+
+        if (redacted > 0)
+        {
+            LogLinksRedacted(redacted);
         }
 
         return new CleanupResult(sent, inbox);
@@ -68,6 +75,23 @@ internal sealed partial class OutboxCleanup(
         var total = await BatchedDelete.RunAsync(
             async token => await writer.WriteAsync((c, t) => deleteBatch(c, t, batchSize), token), batchSize, cancellationToken);
         return (int)total;
+    }
+
+    private async Task<int> RedactExpiredLinksAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var batchSize = _options.CleanupBatchSize;
+        var redacted = 0;
+        RedactionBatch batch;
+        long after = 0;
+        do
+        {
+            batch = await writer.WriteAsync((c, t) => ParkedLinkRedaction.RedactBatch(c, t, now, after, batchSize), cancellationToken);
+            redacted += batch.Redacted;
+            after = batch.LastSequence;
+        }
+        while (batch.Read == batchSize);
+
+        return redacted;
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
@@ -84,6 +108,9 @@ internal sealed partial class OutboxCleanup(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cleanup deleted {SentRows} sent outbox rows and {InboxRows} inbox rows")]
     private partial void LogCleanedUp(int sentRows, int inboxRows);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cleanup redacted the expired links of {ParkedRows} parked outbox rows")]
+    private partial void LogLinksRedacted(int parkedRows);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox cleanup failed; it runs again at the next interval")]
     private partial void LogCleanupFailed(Exception exception);

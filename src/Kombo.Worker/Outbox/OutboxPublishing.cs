@@ -55,6 +55,11 @@ internal static class OutboxPublishing
             throw new UnpublishableMessageException($"Unknown message type '{row.MessageType}'.");
         }
 
+        if (ParkedLinkRedaction.IsRedacted(row.Body))
+        {
+            throw new UnpublishableMessageException($"The stored {row.MessageType} link expired and was redacted; ask for a new link instead.");
+        }
+
         try
         {
             return (OutboxMessageTypes.Deserialize(row.Body, type), type);

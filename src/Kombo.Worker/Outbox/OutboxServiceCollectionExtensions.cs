@@ -17,6 +17,8 @@ internal static class OutboxServiceCollectionExtensions
             .Bind(configuration.GetSection(OutboxOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        // The trace settings decide what a row carries (ForwardBaggage); bound here too for hosts without AddTelemetry.
+        services.AddOptions<OpenTelemetryOptions>().Bind(configuration.GetSection(OpenTelemetryOptions.SectionName));
         services.AddSingleton<OutboxSignal>();
         if (configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() is { IsPostgreSql: true })
         {

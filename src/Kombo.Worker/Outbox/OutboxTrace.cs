@@ -14,15 +14,18 @@ internal static class OutboxTrace
 
     private static readonly ActivitySource Source = new(ActivitySourceName);
 
-    /// <summary>Stamps the current trace context (the consume span's, normally) on the rows about to be written.</summary>
-    public static IReadOnlyList<OutgoingMessage> Stamp(IReadOnlyList<OutgoingMessage> messages, Activity? current)
+    /// <summary>
+    /// Stamps the current trace context (the consume span's, normally) on the rows about to be written; its baggage only
+    /// with <paramref name="forwardBaggage"/> (<see cref="Operations.OpenTelemetryOptions.ForwardBaggage"/>).
+    /// </summary>
+    public static IReadOnlyList<OutgoingMessage> Stamp(IReadOnlyList<OutgoingMessage> messages, Activity? current, bool forwardBaggage)
     {
         if (current is null || messages.Count == 0)
         {
             return messages;
         }
 
-        var baggage = Baggage(current);
+        var baggage = forwardBaggage ? Baggage(current) : null;
         return messages.Select(m => m with { TraceParent = current.Id, TraceState = current.TraceStateString, Baggage = baggage }).ToList();
     }
 

@@ -13,9 +13,16 @@ namespace Kombo.Worker.Outbox;
 /// only then may the command be acknowledged.
 /// </summary>
 internal sealed class TransactionalOutbox(
-    IDatabaseWriter writer, RelayQueue relayQueue, TimeProvider time, WorkerMetrics metrics, IOptions<OutboxOptions> options, IBus bus)
+    IDatabaseWriter writer,
+    RelayQueue relayQueue,
+    TimeProvider time,
+    WorkerMetrics metrics,
+    IOptions<OutboxOptions> options,
+    IOptions<OpenTelemetryOptions> telemetry,
+    IBus bus)
 {
     private readonly bool _bypassForBenchmark = options.Value.BypassForBenchmark;
+    private readonly bool _forwardBaggage = telemetry.Value.ForwardBaggage;
 
     /// <summary>Commits a command whose only effect is its answer (a failure, or a repeat of an earlier success).</summary>
     /// <returns>False when the inbox already held the command (nothing was written).</returns>
@@ -55,7 +62,7 @@ internal sealed class TransactionalOutbox(
             }
 
             var decided = work(connection, transaction, now);
-            outgoing = OutboxTrace.Stamp(outgoingOf(decided), trace);
+            outgoing = OutboxTrace.Stamp(outgoingOf(decided), trace, _forwardBaggage);
             committedAt = now;
             if (!_bypassForBenchmark)
             {

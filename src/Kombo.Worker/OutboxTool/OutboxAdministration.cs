@@ -8,7 +8,7 @@ namespace Kombo.Worker.OutboxTool;
 
 /// <summary>
 /// The operator's SQL on the outbox: look at it, put a parked row back in line, delete sent rows. Bodies are never
-/// read: a body may hold a link, which is a credential.
+/// read: a body may hold a link, which is a credential; SQL only tells whether its link was redacted.
 /// </summary>
 internal static class OutboxAdministration
 {
@@ -27,7 +27,8 @@ internal static class OutboxAdministration
 
     private const string ParkedSql = """
         SELECT sequence AS Sequence, message_id AS MessageId, message_type AS MessageType, attempts AS Attempts,
-               parked_at AS ParkedAt, last_error AS LastError
+               parked_at AS ParkedAt, last_error AS LastError,
+               CASE WHEN body LIKE @RedactedLinkPattern THEN 1 ELSE 0 END AS RedactedLink
         FROM outbox
         WHERE parked_at IS NOT NULL
         ORDER BY sequence
@@ -36,7 +37,8 @@ internal static class OutboxAdministration
 
     private const string FindSql = """
         SELECT sequence AS Sequence, message_id AS MessageId, message_type AS MessageType, attempts AS Attempts,
-               next_attempt_at AS NextAttemptAt, sent_at AS SentAt, parked_at AS ParkedAt
+               next_attempt_at AS NextAttemptAt, sent_at AS SentAt, parked_at AS ParkedAt,
+               CASE WHEN body LIKE @RedactedLinkPattern THEN 1 ELSE 0 END AS RedactedLink
         FROM outbox
         WHERE sequence = @Sequence OR message_id = @MessageId
         ORDER BY sequence
@@ -44,7 +46,8 @@ internal static class OutboxAdministration
 
     private const string ParkedMatchingSql = """
         SELECT sequence AS Sequence, message_id AS MessageId, message_type AS MessageType, attempts AS Attempts,
-               next_attempt_at AS NextAttemptAt, sent_at AS SentAt, parked_at AS ParkedAt
+               next_attempt_at AS NextAttemptAt, sent_at AS SentAt, parked_at AS ParkedAt,
+               CASE WHEN body LIKE @RedactedLinkPattern THEN 1 ELSE 0 END AS RedactedLink
         FROM outbox
         WHERE parked_at IS NOT NULL AND sent_at IS NULL
           AND (@MessageType IS NULL OR message_type = @MessageType)
@@ -70,7 +73,7 @@ internal static class OutboxAdministration
     }
 
     public static IReadOnlyList<ParkedRow> Parked(DbConnection connection, int limit) =>
-        connection.Query<ParkedRow>(ParkedSql, new { Limit = limit }).AsList();
+        connection.Query<ParkedRow>(ParkedSql, new { Limit = limit, ParkedLinkRedaction.RedactedLinkPattern }).AsList();
 
     /// <returns>The rows put back in line (normally one).</returns>
     /// <exception cref="OutboxToolException">No row has that id, or none of those that do is parked.</exception>
@@ -78,7 +81,8 @@ internal static class OutboxAdministration
     {
         var (sequence, messageId) = ParseId(idOrSequence);
         using var transaction = connection.BeginTransaction();
-        var rows = connection.Query<OutboxRow>(FindSql, new { Sequence = sequence, MessageId = messageId }, transaction).AsList();
+        var rows = connection.Query<OutboxRow>(
+            FindSql, new { Sequence = sequence, MessageId = messageId, ParkedLinkRedaction.RedactedLinkPattern }, transaction).AsList();
         if (rows.Count == 0)
         {
             throw new OutboxToolException($"no outbox row has message id or sequence '{idOrSequence}'");
@@ -93,20 +97,37 @@ internal static class OutboxAdministration
                 : $"row {row.Sequence} ({row.MessageType} {row.MessageId}) is not parked: it is pending, next attempt at {OutboxToolOutput.Timestamp(row.NextAttemptAt)}");
         }
 
+        if (parked.All(r => r.LinkRedacted))
+        {
+            var row = parked[0];
+            throw new OutboxToolException(
+                $"row {row.Sequence} ({row.MessageType} {row.MessageId}) is not replayed: {RedactedReason}");
+        }
+
         var at = UnixTime.ToMs(now);
+        parked = [.. parked.Where(r => !r.LinkRedacted)];
         connection.Execute(ReplaySql, parked.Select(r => new { r.Sequence, Now = at }), transaction);
         transaction.Commit();
         return parked;
     }
 
-    /// <summary>Every parked row, or those of one message type and whose last error contains a text, back to pending.</summary>
-    public static IReadOnlyList<OutboxRow> ReplayAll(DbConnection connection, string? messageType, string? errorContains, DateTimeOffset now)
+    /// <summary>Why a row whose link was redacted (<see cref="ParkedLinkRedaction"/>) is never replayed.</summary>
+    public const string RedactedReason =
+        "its link expired and was redacted, so subscribers would get a useless link; send the command again for a new one";
+
+    /// <summary>
+    /// Every parked row, or those of one message type and whose last error contains a text, back to pending; rows whose
+    /// link was redacted stay parked and are returned as skipped.
+    /// </summary>
+    public static ReplayedRows ReplayAll(DbConnection connection, string? messageType, string? errorContains, DateTimeOffset now)
     {
         using var transaction = connection.BeginTransaction();
-        var rows = connection.Query<OutboxRow>(ParkedMatchingSql, new { MessageType = messageType, Error = errorContains }, transaction).AsList();
-        connection.Execute(ReplaySql, rows.Select(r => new { r.Sequence, Now = UnixTime.ToMs(now) }), transaction);
+        var rows = connection.Query<OutboxRow>(
+            ParkedMatchingSql, new { MessageType = messageType, Error = errorContains, ParkedLinkRedaction.RedactedLinkPattern }, transaction).AsList();
+        var replayed = rows.Where(r => !r.LinkRedacted).ToList();
+        connection.Execute(ReplaySql, replayed.Select(r => new { r.Sequence, Now = UnixTime.ToMs(now) }), transaction);
         transaction.Commit();
-        return rows;
+        return new ReplayedRows(replayed, [.. rows.Where(r => r.LinkRedacted)]);
     }
 
     /// <summary>Deletes in batches of <see cref="PurgeBatchSize"/>, each its own short transaction, so a running worker never waits long.</summary>
@@ -131,6 +152,8 @@ internal static class OutboxAdministration
                 : throw new OutboxToolException($"'{text}' is neither a message id (a GUID) nor a sequence number");
 }
 
+internal sealed record ReplayedRows(IReadOnlyList<OutboxRow> Replayed, IReadOnlyList<OutboxRow> Skipped);
+
 internal sealed record OutboxStatus(OutboxCounts Outbox, long Sent, long InboxRows, IReadOnlyList<ErrorCount> LastErrors, int SchemaVersion);
 
 internal sealed record ErrorCount
@@ -153,6 +176,10 @@ internal sealed record ParkedRow
     public long ParkedAt { get; init; }
 
     public string? LastError { get; init; }
+
+    public long RedactedLink { get; init; }
+
+    public bool LinkRedacted => RedactedLink != 0;
 }
 
 internal sealed record OutboxRow
@@ -170,4 +197,8 @@ internal sealed record OutboxRow
     public long? SentAt { get; init; }
 
     public long? ParkedAt { get; init; }
+
+    public long RedactedLink { get; init; }
+
+    public bool LinkRedacted => RedactedLink != 0;
 }

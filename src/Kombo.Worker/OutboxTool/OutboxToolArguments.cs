@@ -29,6 +29,9 @@ internal sealed partial record OutboxToolArguments(string Verb, string? Target, 
                                         move every parked row back (of message type <t>, whose last error contains <text>)
           purge-sent [--older-than <d>] delete sent rows, all of them or those sent longer ago than <d> (90s, 15m, 1h, 2d)
 
+        A parked row whose link expired has it redacted by the worker's cleanup: parked shows "(link redacted)", and
+        replay refuses it (replay --all skips it), since subscribers would get a useless link.
+
         The database is Storage:DatabasePath from the worker's appsettings.json and environment, unless --database names it.
         --json prints one JSON document instead of text.
         """;

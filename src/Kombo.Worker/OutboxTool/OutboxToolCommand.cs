@@ -96,18 +96,24 @@ internal static class OutboxToolCommand
 
                 break;
             case "replay":
-                var replayed = arguments.All
+                var result = arguments.All
                     ? OutboxAdministration.ReplayAll(connection, arguments.MessageType, arguments.ErrorContains, now)
-                    : OutboxAdministration.Replay(connection, arguments.Target!, now);
+                    : new ReplayedRows(OutboxAdministration.Replay(connection, arguments.Target!, now), []);
                 if (arguments.Json)
                 {
-                    OutboxToolJson.Replayed(output, replayed);
+                    OutboxToolJson.Replayed(output, result);
                     break;
                 }
 
+                var replayed = result.Replayed;
                 foreach (var row in replayed)
                 {
                     output.WriteLine($"replayed row {row.Sequence} ({row.MessageType} {row.MessageId}, parked after {row.Attempts} attempts): pending again");
+                }
+
+                foreach (var row in result.Skipped)
+                {
+                    output.WriteLine($"skipped row {row.Sequence} ({row.MessageType} {row.MessageId}): {OutboxAdministration.RedactedReason}");
                 }
 
                 output.WriteLine(replayed.Count == 0

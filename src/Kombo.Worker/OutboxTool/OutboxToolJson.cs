@@ -33,19 +33,24 @@ internal static class OutboxToolJson
             ["attempts"] = r.Attempts,
             ["parkedAt"] = Time(r.ParkedAt),
             ["lastError"] = r.LastError,
+            ["linkRedacted"] = r.LinkRedacted,
         })]),
     });
 
-    public static void Replayed(TextWriter output, IReadOnlyList<OutboxRow> rows) => Write(output, new JsonObject
+    public static void Replayed(TextWriter output, ReplayedRows rows) => Write(output, new JsonObject
     {
-        ["replayed"] = new JsonArray([.. rows.Select(r => (JsonNode)new JsonObject
-        {
-            ["sequence"] = r.Sequence,
-            ["messageId"] = r.MessageId,
-            ["messageType"] = r.MessageType,
-            ["attempts"] = r.Attempts,
-        })]),
+        ["replayed"] = Rows(rows.Replayed),
+        ["skipped"] = Rows(rows.Skipped),
     });
+
+    private static JsonArray Rows(IReadOnlyList<OutboxRow> rows) => new([.. rows.Select(r => (JsonNode)new JsonObject
+    {
+        ["sequence"] = r.Sequence,
+        ["messageId"] = r.MessageId,
+        ["messageType"] = r.MessageType,
+        ["attempts"] = r.Attempts,
+        ["linkRedacted"] = r.LinkRedacted,
+    })]);
 
     public static void Purged(TextWriter output, long deleted, DateTimeOffset? sentBefore) => Write(output, new JsonObject
     {

@@ -45,7 +45,7 @@ internal static class OutboxToolOutput
         {
             r.Sequence.ToString(CultureInfo.InvariantCulture),
             r.MessageId,
-            r.MessageType,
+            r.LinkRedacted ? r.MessageType + " (link redacted)" : r.MessageType,
             r.Attempts.ToString(CultureInfo.InvariantCulture),
             Timestamp(r.ParkedAt),
             OneLine(r.LastError ?? ""),

@@ -48,7 +48,7 @@ public sealed class OperationsTests(RabbitMqBroker broker, KomboEmulatorFixture 
     [Fact]
     public async Task Ready_fails_with_503_while_a_pending_row_waits_longer_than_the_limit()
     {
-        await using var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, kombo, new() { ["Health:OutboxStuckAfter"] = "00:00:30" });
+        await using var worker = await WorkerUnderTest.StartAsync(broker, _virtualHost, kombo, new() { ["Health:OutboxStuckAfter"] = "00:00:30", ["Health:Details"] = "true" });
         await AppendAsync(worker, createdAgo: TimeSpan.FromMinutes(2), state: "UPDATE outbox SET next_attempt_at = @Far WHERE sequence = @Sequence");
 
         using var ready = await _http.GetAsync(new Uri(worker.BaseAddress, "/health/ready"));

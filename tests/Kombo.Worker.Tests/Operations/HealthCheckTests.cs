@@ -110,7 +110,7 @@ public sealed class HealthCheckTests : IDisposable
         var context = new DefaultHttpContext();
         context.Response.Body = new MemoryStream();
 
-        await HealthResponse.WriteAsync(context, report);
+        await HealthResponse.WriteAsync(context, report, details: true);
 
         context.Response.Body.Position = 0;
         var text = new StreamReader(context.Response.Body).ReadToEnd();
