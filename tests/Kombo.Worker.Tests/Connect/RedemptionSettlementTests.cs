@@ -2,6 +2,9 @@ using System.Net;
 using Kombo.Contracts;
 using Kombo.Testing;
 using Kombo.Worker.Connect;
+using Kombo.Worker.Connect.Redemption;
+using Kombo.Worker.KomboApi;
+using Kombo.Worker.Outbox;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using MassTransit.Testing;
@@ -161,5 +164,32 @@ public sealed class RedemptionSettlementTests
         var failed = (await harness.Bus.Published.SelectAsync<ConnectTokenRedemptionFailed>(m => m.Context.Message.CorrelationId == again.CorrelationId).First()).Context.Message;
         Assert.Equal(FailureReasons.IntegrationNotFound, failed.Reason);
         Assert.Single(harness.Bus.Published.Select<IntegrationConnected>());
+    }
+
+    [Fact]
+    public async Task Invalid_at_a_first_attempt_while_another_commands_attempt_is_under_way_waits_for_its_answer()
+    {
+        // Two commands of one token on two instances: the second's call spent it, so Kombo calls the first's invalid
+        // while the second's answer is still on its way to the database.
+        await using var harness = await StartAsync(WebhooksOn);
+        var tokenHash = IntegrationStore.HashToken(Token);
+        var now = TimeProvider.System.GetUtcNow();
+        var nowhere = new AnswerAddress(null, null, null);
+        var first = new NewRedemptionAttempt(tokenHash, NewId.NextGuid(), NewId.NextGuid(), "customer-1", false, null);
+        var second = first with { CommandId = NewId.NextGuid(), CorrelationId = NewId.NextGuid() };
+        Assert.False(await harness.Writer.WriteAsync((c, t) => RedemptionLedger.RecordAttempt(c, t, first, now)));
+        Assert.True(await harness.Writer.WriteAsync((c, t) => RedemptionLedger.RecordAttempt(c, t, second, now)));
+        var invalid = new KomboError(404, "PLATFORM.INPUT_INVALID", null, "The token is invalid or has expired.", null);
+
+        var refused = await harness.Writer.WriteAsync((c, t) => RedemptionSettlement.Refused(c, t, RedemptionAttempt.Of(first, nowhere),
+            new RefusedAs(FailureReasons.TokenInvalidOrExpired, "invalid", false), unknownToken: true, webhooksOn: true, invalid,
+            new SettlementRules(TimeSpan.FromMinutes(10)), now));
+        var recorded = await harness.Writer.WriteAsync((c, t) => RedemptionSettlement.Record(c, t, RedemptionAttempt.Of(second, nowhere),
+            answerOwn: true, new ConnectedIntegration("personio", IntegrationId, "customer-1", "Acme", null, "COMPLETED"), NewId.NextGuid(), now));
+
+        Assert.Equal(Resolution.Pending, refused.Outcome);
+        Assert.Empty(refused.Answers);
+        Assert.Equal([second.CorrelationId, first.CorrelationId], recorded.Answers.Select(answer => answer.CorrelationId));
+        Assert.All(recorded.Answers, answer => Assert.Equal(nameof(IntegrationConnected), answer.MessageType));
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Kombo.Contracts;
 using Kombo.Worker.Outbox;
 using Kombo.Worker.OutboxTool;
+using Kombo.Worker.Storage;
 using Kombo.Worker.Tests.Support;
 using MassTransit;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -59,7 +60,7 @@ public sealed class ParkedLinkRedactionTests : IDisposable
         });
 
         var cleanup = new OutboxCleanup(_db.NewWriter(), [], new AllOutboxPartitions(),
-            Options.Create(new OutboxOptions { CleanupBatchSize = 1 }), _clock, NullLogger<OutboxCleanup>.Instance);
+            Options.Create(new OutboxOptions { CleanupBatchSize = 1 }), Options.Create(new RetentionOptions()), _clock, NullLogger<OutboxCleanup>.Instance);
         await cleanup.CleanUpAsync(CancellationToken.None);
 
         foreach (var redacted in new[] { expiredMagicLink, expiredReconnection })
@@ -96,7 +97,7 @@ public sealed class ParkedLinkRedactionTests : IDisposable
             ExpiresAt = Now.AddMinutes(50),
         });
         var cleanup = new OutboxCleanup(_db.NewWriter(), [], new AllOutboxPartitions(),
-            Options.Create(new OutboxOptions()), _clock, NullLogger<OutboxCleanup>.Instance);
+            Options.Create(new OutboxOptions()), Options.Create(new RetentionOptions()), _clock, NullLogger<OutboxCleanup>.Instance);
         await cleanup.CleanUpAsync(CancellationToken.None);
 
         var parked = Run("parked");

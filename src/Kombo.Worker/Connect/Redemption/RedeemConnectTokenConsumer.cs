@@ -130,22 +130,19 @@ internal sealed partial class RedeemConnectTokenConsumer(
             // Whatever Kombo says now (invalid, refused), the token may have made an integration.
             await PendAsync(context, attempt, error);
         }
-        else if (KomboFailureClassifier.IsUnauthorized(error))
-        {
-            await FailAsync(context, attempt.Command, FailureReasons.KomboUnauthorized,
-                "Kombo refused the worker's API key; the operator must fix it (see /health/ready). Send the command again then.",
-                error, retryable: true, attempt.TokenHash);
-        }
-        else if (!IsUnknownToken(error))
-        {
-            await FailAsync(context, attempt.Command, FailureReasons.KomboRejected, "Kombo refused to redeem the token.", error, retryable: false, attempt.TokenHash);
-        }
         else
         {
             var command = context.Message;
+            var unknownToken = IsUnknownToken(error);
+            var failure = KomboFailureClassifier.IsUnauthorized(error)
+                ? new RefusedAs(FailureReasons.KomboUnauthorized,
+                    "Kombo refused the worker's API key; the operator must fix it (see /health/ready). Send the command again then.", Retryable: true)
+                : unknownToken
+                    ? new RefusedAs(FailureReasons.TokenInvalidOrExpired, "Kombo does not know this token, or it has expired.", Retryable: false)
+                    : new RefusedAs(FailureReasons.KomboRejected, "Kombo refused to redeem the token.", Retryable: false);
             var resolution = await outbox.CommitAsync(
-                new InboxEntry(attempt.Command, Name, command.CorrelationId, FailureReasons.TokenInvalidOrExpired),
-                (connection, transaction, now) => RedemptionSettlement.Unspent(connection, transaction, attempt, WebhooksOn, error, _rules, now),
+                new InboxEntry(attempt.Command, Name, command.CorrelationId, failure.Reason),
+                (connection, transaction, now) => RedemptionSettlement.Refused(connection, transaction, attempt, failure, unknownToken, WebhooksOn, error, _rules, now),
                 resolution => resolution.Answers, context.CancellationToken);
             LogResolution(attempt.Command, resolution, error);
         }

@@ -19,6 +19,11 @@ internal static class RedemptionLedger
         SELECT EXISTS (SELECT 1 FROM token_redemption_attempts WHERE token_hash = @TokenHash AND closed_as IS NULL)
         """;
 
+    private const string AnyOtherOpenSql = """
+        SELECT EXISTS (SELECT 1 FROM token_redemption_attempts
+                       WHERE token_hash = @TokenHash AND command_id <> @CommandId AND closed_as IS NULL AND settled_at IS NULL)
+        """;
+
     private const string InsertSql = """
         INSERT INTO token_redemption_attempts
             (token_hash, command_id, correlation_id, expected_end_user_origin_id, skip_origin_check, started_at, sent_at)
@@ -137,6 +142,10 @@ internal static class RedemptionLedger
 
     public static bool AnyOpen(DbConnection connection, DbTransaction transaction, string tokenHash) =>
         connection.ExecuteScalar<bool>(AnyOpenSql, new { TokenHash = tokenHash }, transaction);
+
+    /// <summary>Whether another command's attempt at the token may have spent it and is still unanswered.</summary>
+    public static bool AnyOtherOpen(DbConnection connection, DbTransaction transaction, string tokenHash, Guid commandId) =>
+        connection.ExecuteScalar<bool>(AnyOtherOpenSql, new { TokenHash = tokenHash, CommandId = commandId.ToString() }, transaction);
 
     /// <summary>This attempt did not spend the token (Kombo's answer shows it).</summary>
     public static int Close(DbConnection connection, DbTransaction transaction, string tokenHash, Guid commandId, string closedAs) =>

@@ -92,7 +92,8 @@ internal static class RedemptionSettlement
                 Resolution.Settled);
         }
 
-        if (canWait)
+        // Without webhooks only another command's attempt under way can still settle it.
+        if (canWait || RedemptionLedger.AnyOtherOpen(connection, transaction, attempt.TokenHash, attempt.Command))
         {
             return new Resolution([], Resolution.Pending);
         }
@@ -102,30 +103,41 @@ internal static class RedemptionSettlement
     }
 
     /// <summary>
-    /// Kombo calls the token invalid and no attempt can have spent it: it expired before its first use, or it never
-    /// was valid. If the integration it made is already stored (the same rules as a webhook's), that answers it.
+    /// Kombo refused the command's first attempt, which spent nothing. Still not a failure when another command's
+    /// attempt, under way beside this one on any instance, may have spent the token (Kombo answered "invalid" because
+    /// of it) or has recorded its redemption: then it is answered from that redemption, now or when it commits. A token
+    /// Kombo calls invalid (<paramref name="unknownToken"/>) may also have expired before its first use: the integration
+    /// it made, if already stored (the same rules as a webhook's), answers it. Else it fails as <paramref name="failure"/>.
     /// </summary>
-    public static Resolution Unspent(
-        DbConnection connection, DbTransaction transaction, RedemptionAttempt attempt, bool webhooksOn,
+    public static Resolution Refused(
+        DbConnection connection, DbTransaction transaction, RedemptionAttempt attempt, RefusedAs failure, bool unknownToken, bool webhooksOn,
         KomboError error, SettlementRules rules, DateTimeOffset now)
     {
         RedemptionLocks.Take(connection, transaction, attempt.ExpectedEndUserOriginId, attempt.TokenHash);
-        var redeemedMeanwhile = RedemptionLedger.FindRedemption(connection, attempt.TokenHash, transaction) is not null;
-        var integration = webhooksOn && !redeemedMeanwhile
-            ? UniqueMatch(connection, transaction, attempt.TokenHash, attempt.ExpectedEndUserOriginId, rules)
-            : null;
-        if (redeemedMeanwhile || integration is not null)
+        if (RedemptionLedger.FindRedemption(connection, attempt.TokenHash, transaction) is not null)
         {
             RedemptionLedger.MarkPending(connection, transaction, attempt.TokenHash, attempt.Command, attempt.Address, now);
-            var answers = integration is null
-                ? AnswerPending(connection, transaction, attempt.TokenHash, "redeemed", now)
-                : Claim(connection, transaction, attempt.TokenHash, integration, MessageIds.Derive(attempt.Command, nameof(IntegrationConnected)), "stored-webhook", now);
-            return new Resolution(answers, Resolution.Settled);
+            return new Resolution(AnswerPending(connection, transaction, attempt.TokenHash, "redeemed", now), Resolution.Settled);
         }
 
-        RedemptionLedger.Close(connection, transaction, attempt.TokenHash, attempt.Command, FailureReasons.TokenInvalidOrExpired);
+        if (RedemptionLedger.AnyOtherOpen(connection, transaction, attempt.TokenHash, attempt.Command))
+        {
+            // Its own answer, or the sweeper at the window's end, answers this one too.
+            RedemptionLedger.MarkPending(connection, transaction, attempt.TokenHash, attempt.Command, attempt.Address, now);
+            return new Resolution([], Resolution.Pending);
+        }
+
+        if (unknownToken && webhooksOn && UniqueMatch(connection, transaction, attempt.TokenHash, attempt.ExpectedEndUserOriginId, rules) is { } integration)
+        {
+            RedemptionLedger.MarkPending(connection, transaction, attempt.TokenHash, attempt.Command, attempt.Address, now);
+            return new Resolution(
+                Claim(connection, transaction, attempt.TokenHash, integration, MessageIds.Derive(attempt.Command, nameof(IntegrationConnected)), "stored-webhook", now),
+                Resolution.Settled);
+        }
+
+        RedemptionLedger.Close(connection, transaction, attempt.TokenHash, attempt.Command, failure.Reason);
         return new Resolution(RedemptionAnswers.Failure(attempt.Address, attempt.Command, attempt.Correlation, attempt.ExpectedEndUserOriginId,
-            FailureReasons.TokenInvalidOrExpired, "Kombo does not know this token, or it has expired.", error, now), FailureReasons.TokenInvalidOrExpired);
+            failure.Reason, failure.Message, error, now, failure.Retryable), failure.Reason);
     }
 
     /// <summary>An integration-created webhook was recorded: settles the one pending redemption it can answer.</summary>
@@ -269,6 +281,9 @@ internal static class RedemptionSettlement
         return ConnectLinkStore.FirstOpenBetween(connection, transaction, originId, since, anchor) is { } link && link > since ? link : since;
     }
 }
+
+/// <summary>The failure a refused redemption is answered with when nothing else answers it.</summary>
+internal sealed record RefusedAs(string Reason, string Message, bool Retryable);
 
 /// <summary>What a token's lifetime allows a settlement to match (<see cref="KomboOptions.ConnectTokenLifetime"/>).</summary>
 internal sealed record SettlementRules(TimeSpan TokenLifetime);
