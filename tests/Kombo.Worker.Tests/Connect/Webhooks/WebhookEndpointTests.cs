@@ -96,6 +96,21 @@ public sealed class WebhookEndpointTests
     }
 
     [Fact]
+    public async Task Integration_created_without_creator_email_is_committed()
+    {
+        await using var harness = await StartAsync();
+
+        var (status, body) = await PostAsync(harness, """
+            {"id":"evt-2","type":"integration-created","data":{"id":"personio:B","tool":"personio","category":"HRIS",
+             "end_user":{"organization_name":"Acme, Inc.","origin_id":"customer-1"}}}
+            """);
+
+        Assert.Equal(200, status);
+        Assert.Equal("", body);
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM integrations WHERE integration_id = 'personio:B'"));
+    }
+
+    [Fact]
     public async Task Unknown_type_is_200_and_changes_nothing()
     {
         await using var harness = await StartAsync();
