@@ -20,7 +20,7 @@ public sealed class RedemptionSettlementTests
     private const string Token = "token-1";
     private const string IntegrationId = "personio:new";
 
-    private static readonly Dictionary<string, string?> WebhooksOn = new() { ["Kombo:WebhookSecret"] = "whsec-test" };
+    private static readonly Dictionary<string, string?> WebhooksOn = new() { ["Kombo:WebhookSecret"] = "whsec-settlement-test" };
 
     private static RedeemConnectToken Redeem() => new()
     {

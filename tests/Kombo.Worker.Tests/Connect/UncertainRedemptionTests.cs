@@ -21,7 +21,7 @@ public sealed class UncertainRedemptionTests
     private const string Token = "token-1";
     private const string IntegrationId = "personio:abc";
 
-    private static readonly Dictionary<string, string?> WebhooksOn = new() { ["Kombo:WebhookSecret"] = "whsec-test" };
+    private static readonly Dictionary<string, string?> WebhooksOn = new() { ["Kombo:WebhookSecret"] = "whsec-settlement-test" };
 
     private static RedeemConnectToken Redeem() => new()
     {

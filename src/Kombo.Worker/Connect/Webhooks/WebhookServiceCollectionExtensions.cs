@@ -25,7 +25,7 @@ internal static class WebhookServiceCollectionExtensions
     }
 
     public static bool WebhooksEnabled(IConfiguration configuration) =>
-        !string.IsNullOrEmpty(configuration[$"{KomboOptions.SectionName}:{nameof(KomboOptions.WebhookSecret)}"]);
+        !string.IsNullOrWhiteSpace(configuration[$"{KomboOptions.SectionName}:{nameof(KomboOptions.WebhookSecret)}"]);
 
     /// <summary>
     /// The host's addresses: the health and metrics listener (<c>Urls</c>), and the webhook listener when webhooks are
