@@ -77,7 +77,7 @@ public sealed class WebhookEndpointTests
     [Fact]
     public async Task Body_over_the_limit_is_413()
     {
-        await using var harness = await StartAsync();
+        await using var harness = await Harness.StartAsync(new() { ["Kombo:WebhookSecret"] = Secret, ["Webhooks:MaxBodyBytes"] = "262144" });
         var huge = JsonSerializer.Serialize(new { id = "evt", type = "integration-created", data = new { pad = new string('x', 300 * 1024) } });
 
         Assert.Equal(413, (await PostAsync(harness, huge)).Status);
