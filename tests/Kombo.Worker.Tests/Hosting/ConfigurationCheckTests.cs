@@ -48,6 +48,19 @@ public sealed class ConfigurationCheckTests
         Assert.StartsWith("Kombo:WebhookSecret must be", problem, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("MaxConnections", "0")]
+    [InlineData("RequestHeadersTimeout", "00:00:00")]
+    [InlineData("MinRequestBodyBytesPerSecond", "10")]
+    [InlineData("RefusalLogInterval", "00:00:00")]
+    [InlineData("MaxBodyBytes", "100")]
+    public void Webhook_limit_out_of_range_is_named(string setting, string value)
+    {
+        var problem = Assert.Single(ProblemsWith("--Kombo:ApiKey=test-key", $"--Webhooks:{setting}={value}"));
+
+        Assert.StartsWith($"WebhookOptions.{setting}:", problem, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void White_space_secret_does_not_turn_the_listener_on()
     {

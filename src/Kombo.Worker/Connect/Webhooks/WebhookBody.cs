@@ -62,7 +62,8 @@ internal static class WebhookBody
             size.MaxRequestBodySize = options.MaxBodyBytes;
         }
 
-        if (http.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
+        // HTTP/2 and 3 refuse a per-request rate (Kestrel's connection-wide one applies there).
+        if (HttpProtocol.IsHttp11(http.Request.Protocol) && http.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
         {
             rate.MinDataRate = new MinDataRate(options.MinRequestBodyBytesPerSecond, WebhookOptions.MinRequestBodyGracePeriod);
         }
