@@ -8,6 +8,8 @@ internal sealed class KomboOptionsValidator : IValidateOptions<KomboOptions>
     public const string MissingApiKey =
         "Kombo:ApiKey is missing: set the Kombo__ApiKey environment variable (or point Kombo__BaseUrl at the emulator with its key)";
 
+    public const int MinWebhookSecretLength = 16;
+
     private static readonly TimeSpan MinTimeout = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxSpan = TimeSpan.FromDays(1);
     private static readonly TimeSpan MinCircuitSpan = TimeSpan.FromMilliseconds(500);
@@ -17,6 +19,7 @@ internal sealed class KomboOptionsValidator : IValidateOptions<KomboOptions>
         string?[] failures =
         [
             ApiKeyProblem(options.ApiKey),
+            WebhookSecretProblem(options.WebhookSecret),
             IsHttpUrl(options.BaseUrl) ? null : $"Kombo:BaseUrl must be an absolute http(s) URL such as https://api.kombo.dev/v1/ (got '{options.BaseUrl}').",
             InRange(nameof(options.AttemptTimeout), options.AttemptTimeout, MinTimeout, MaxSpan),
             InRange(nameof(options.TotalTimeout), options.TotalTimeout, MinTimeout, MaxSpan),
@@ -43,6 +46,13 @@ internal sealed class KomboOptionsValidator : IValidateOptions<KomboOptions>
         string.IsNullOrWhiteSpace(key) ? MissingApiKey
         : key.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) ? "Kombo:ApiKey must not contain white space or control characters."
         : null;
+
+    // Empty turns webhooks off; anything else must be a secret worth the name, or a typo could turn the listener on
+    // with a key an attacker can guess.
+    private static string? WebhookSecretProblem(string? secret) =>
+        string.IsNullOrEmpty(secret) || (secret.Length >= MinWebhookSecretLength && !secret.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            ? null
+            : $"Kombo:WebhookSecret must be at least {MinWebhookSecretLength} characters with no white space (got {secret.Length} characters); leave it empty to turn webhooks off.";
 
     private static bool IsHttpUrl(string? value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp);

@@ -26,6 +26,7 @@ internal sealed class WorkerMetrics
     private readonly Counter<long> _komboRetries;
     private readonly Counter<long> _circuitTransitions;
     private readonly Counter<long> _webhooks;
+    private readonly Counter<long> _webhooksRefused;
     private readonly Counter<long> _duplicateIntegrations;
     private readonly Counter<long> _apiKeyRejections;
     private int _circuitState = (int)CircuitState.Closed;
@@ -60,6 +61,8 @@ internal sealed class WorkerMetrics
             "Kombo circuit breaker state changes, by the state entered.");
         _webhooks = Meter.CreateCounter<long>("kombo.worker.webhooks", "{webhook}",
             "Webhooks received, by type (for those that were read) and outcome.");
+        _webhooksRefused = Meter.CreateCounter<long>("kombo.worker.webhooks.refused", "{request}",
+            "Requests and connections the webhook listener refused, by reason.");
         _duplicateIntegrations = Meter.CreateCounter<long>("kombo.worker.integrations.duplicates", "{integration}",
             "Integrations Kombo connected for an end user who already had that tool connected, by tool.");
         _apiKeyRejections = Meter.CreateCounter<long>("kombo.worker.kombo.api_key_rejections", "{check}",
@@ -107,6 +110,9 @@ internal sealed class WorkerMetrics
     /// <param name="type">The webhook's type, or null when it was refused before it was read.</param>
     public void WebhookReceived(string? type, string outcome) =>
         _webhooks.Add(1, new KeyValuePair<string, object?>("type", type ?? "unread"), new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <param name="reason">connection_limit, too_slow, too_large, unauthorized or invalid.</param>
+    public void WebhookRefused(string reason) => _webhooksRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void DuplicateIntegration(string tool) => _duplicateIntegrations.Add(1, new KeyValuePair<string, object?>("tool", tool));
 

@@ -13,7 +13,7 @@ namespace Kombo.Worker.IntegrationTests.Operations;
 [Collection("broker")]
 public sealed partial class DashboardTests(RabbitMqBroker broker, KomboEmulatorFixture kombo) : IClassFixture<KomboEmulatorFixture>, IAsyncLifetime
 {
-    private const string Secret = "whsec-dashboard";
+    private const string Secret = "whsec-dashboard-test";
     private readonly string _virtualHost = $"dashboard-{Guid.NewGuid():N}";
     private readonly int _webhookPort = FreePorts.Pick();
 

@@ -240,7 +240,7 @@ internal sealed partial class RedeemConnectTokenConsumer(
     private static bool IsUnknownToken(KomboError error) =>
         error.Code is "PLATFORM.INPUT_INVALID" or "PLATFORM.INTEGRATION_NOT_FOUND";
 
-    private bool WebhooksOn => !string.IsNullOrEmpty(komboOptions.Value.WebhookSecret);
+    private bool WebhooksOn => !string.IsNullOrWhiteSpace(komboOptions.Value.WebhookSecret);
 
     // Only a webhook can settle a pending redemption, and only one naming the end user the command expects.
     private bool CanWait(RedeemConnectToken command) => WebhooksOn && command.ExpectedEndUserOriginId is not null;

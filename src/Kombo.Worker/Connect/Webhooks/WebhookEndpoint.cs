@@ -15,6 +15,7 @@ internal sealed partial class WebhookEndpoint(
     IntegrationLifecycle lifecycle,
     IOptions<KomboOptions> kombo,
     IOptions<WebhookOptions> options,
+    WebhookRefusals refusals,
     WorkerMetrics metrics,
     ILogger<WebhookEndpoint> logger)
 {
@@ -35,19 +36,39 @@ internal sealed partial class WebhookEndpoint(
             return;
         }
 
-        var body = await WebhookBody.ReadAsync(http.Request, options.Value.MaxBodyBytes, http.RequestAborted);
-        if (body is null)
+        var (outcome, body, mac) = await WebhookBody.ReadAsync(http, _secret, options.Value, http.RequestAborted);
+        if (outcome == WebhookBody.Outcome.TooSlow)
+        {
+            metrics.WebhookReceived(null, "too_slow");
+            if (refusals.Refuse("too_slow"))
+            {
+                LogTooSlow(options.Value.MinRequestBodyBytesPerSecond);
+            }
+
+            // Kestrel has answered 408 and closes the connection.
+            return;
+        }
+
+        if (outcome == WebhookBody.Outcome.TooLarge)
         {
             metrics.WebhookReceived(null, "too_large");
-            LogTooLarge(http.Request.ContentLength);
+            if (refusals.Refuse("too_large"))
+            {
+                LogTooLarge(http.Request.ContentLength);
+            }
+
             await AnswerAsync(http, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {options.Value.MaxBodyBytes} bytes.");
             return;
         }
 
-        if (!WebhookSignature.IsValid(_secret, body, http.Request.Headers[WebhookSignature.Header]))
+        if (!WebhookSignature.Matches(mac, http.Request.Headers[WebhookSignature.Header]))
         {
             metrics.WebhookReceived(null, "unauthorized");
-            LogUnauthorized(http.Request.Headers.ContainsKey(WebhookSignature.Header), body.Length);
+            if (refusals.Refuse("unauthorized"))
+            {
+                LogUnauthorized(http.Request.Headers.ContainsKey(WebhookSignature.Header), body.Length);
+            }
+
             http.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
         }
@@ -55,15 +76,19 @@ internal sealed partial class WebhookEndpoint(
         if (WebhookParser.Parse(body, out var problem) is not { } webhook)
         {
             metrics.WebhookReceived(null, "invalid");
-            LogInvalid(problem!);
+            if (refusals.Refuse("invalid"))
+            {
+                LogInvalid(problem!);
+            }
+
             await AnswerAsync(http, StatusCodes.Status400BadRequest, problem!);
             return;
         }
 
         if (webhook is UnknownWebhook)
         {
-            metrics.WebhookReceived(null, "unknown_type");
-            LogUnknownType(webhook.Id, webhook.Type);
+            metrics.WebhookReceived(webhook.Type, "unknown_type");
+            LogUnknownType(webhook.Id, webhook.Type, body.Length);
             http.Response.StatusCode = StatusCodes.Status200OK;
             return;
         }
@@ -96,14 +121,17 @@ internal sealed partial class WebhookEndpoint(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook refused: body over the limit ({ContentLength} bytes announced)")]
     private partial void LogTooLarge(long? contentLength);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook refused: its body arrived slower than {MinBytesPerSecond} bytes a second")]
+    private partial void LogTooSlow(int minBytesPerSecond);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook refused: signature missing or wrong (header present: {HeaderPresent}, {BodyBytes} bytes)")]
     private partial void LogUnauthorized(bool headerPresent, int bodyBytes);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook refused: {Problem}")]
     private partial void LogInvalid(string problem);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {WebhookId} of unhandled type {WebhookType} acknowledged")]
-    private partial void LogUnknownType(string webhookId, string webhookType);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {WebhookId} of unhandled type {WebhookType} ({BodyBytes} bytes) acknowledged")]
+    private partial void LogUnknownType(string webhookId, string webhookType, int bodyBytes);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Webhook {WebhookId} ({WebhookType}) could not be stored ({ExceptionType}: {Reason}); answered 503 so Kombo delivers it again")]
     private partial void LogStorageFailed(string webhookId, string webhookType, string exceptionType, string reason);

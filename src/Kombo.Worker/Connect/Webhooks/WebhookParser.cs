@@ -5,8 +5,9 @@ namespace Kombo.Worker.Connect.Webhooks;
 
 /// <summary>
 /// Reads a verified webhook body into a <see cref="KomboWebhook"/>, field by field, so that a body that does not fit
-/// gets an answer naming the field. Kombo documents every field read here as required; <c>setup_status</c> of a state
-/// change is absent from older payloads and stays optional.
+/// gets an answer naming the field. Kombo documents every field read here as required; the ones its schema lets be null
+/// (<c>end_user.creator_email</c>, <c>end_user.origin_id</c>) read as null when left out too, and <c>setup_status</c> of
+/// a state change is absent from older payloads, so a body Kombo signed is refused only when it could never be applied.
 /// </summary>
 internal static class WebhookParser
 {
@@ -17,7 +18,7 @@ internal static class WebhookParser
     {
         try
         {
-            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
+            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
             var reader = new Fields(document.RootElement, "");
             var id = reader.Text("id");
             var type = reader.Text("type");
@@ -53,25 +54,15 @@ internal static class WebhookParser
     private static WebhookEndUser EndUser(Fields data)
     {
         var endUser = data.Object("end_user");
-        return new WebhookEndUser(endUser.Text("organization_name"), endUser.NullableText("creator_email"), endUser.NullableText("origin_id"));
+        return new WebhookEndUser(endUser.Text("organization_name"), endUser.OptionalText("creator_email"), endUser.OptionalText("origin_id"));
     }
 
     private readonly struct Fields(JsonElement element, string path)
     {
         public string Text(string name) =>
-            NullableText(name) is { Length: > 0 } value ? value : throw Invalid($"{path}{name} is required and must be a non-empty string.");
+            OptionalText(name) is { Length: > 0 } value ? value : throw Invalid($"{path}{name} is required and must be a non-empty string.");
 
-        /// <summary>A key that must be present but may be null.</summary>
-        public string? NullableText(string name)
-        {
-            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(name, out var value))
-            {
-                throw Invalid($"{path}{name} is required.");
-            }
-
-            return ReadText(name, value);
-        }
-
+        /// <summary>A key that may be null or left out: both read as null.</summary>
         public string? OptionalText(string name) =>
             element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? ReadText(name, value) : null;
 

@@ -21,16 +21,19 @@ internal static class WebhookServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>();
         services.AddSingleton<IntegrationLifecycle>();
         services.AddSingleton(WebhookReceipts.Expiring);
+        services.AddSingleton<WebhookRefusals>();
+        services.AddSingleton<WebhookConnectionLimit>();
         services.AddSingleton<WebhookEndpoint>();
         return services;
     }
 
     public static bool WebhooksEnabled(IConfiguration configuration) =>
-        !string.IsNullOrEmpty(configuration[$"{KomboOptions.SectionName}:{nameof(KomboOptions.WebhookSecret)}"]);
+        !string.IsNullOrWhiteSpace(configuration[$"{KomboOptions.SectionName}:{nameof(KomboOptions.WebhookSecret)}"]);
 
     /// <summary>
     /// The host's addresses: the health and metrics listener (<c>Urls</c>), and the webhook listener when webhooks are
-    /// on. Kestrel binds them all; <see cref="WebhookEndpoints.UseKomboWebhooks"/> tells them apart.
+    /// on. Kestrel binds them all; <see cref="WebhookEndpoints.UseKomboWebhooks"/> tells them apart, and the webhook
+    /// listener's connections pass through <see cref="WebhookConnectionLimit"/>.
     /// </summary>
     public static void WorkerHostAddresses(this IWebHostBuilder webHost, IConfiguration configuration)
     {
@@ -43,6 +46,35 @@ internal static class WebhookServiceCollectionExtensions
         var webhooks = configuration[$"{WebhookOptions.SectionName}:{nameof(WebhookOptions.Urls)}"] ?? new WebhookOptions().Urls;
         webHost.UseSetting(HealthUrlsKey, health);
         webHost.UseUrls([.. WebhookListener.Addresses(health), .. WebhookListener.Addresses(webhooks)]);
+        var ports = WebhookListener.Ports(webhooks);
+        webHost.ConfigureKestrel(kestrel =>
+        {
+            // Kestrel has one headers timeout, and one wait for a request's first byte (its keep-alive timeout), for every
+            // listener; the body's limits are set per webhook request.
+            var headersTimeout = HeadersTimeout(kestrel.ApplicationServices);
+            kestrel.Limits.RequestHeadersTimeout = headersTimeout;
+            kestrel.Limits.KeepAliveTimeout = headersTimeout;
+            kestrel.ConfigureEndpointDefaults(listen =>
+            {
+                if (listen.IPEndPoint is { } endpoint && ports.Contains(endpoint.Port))
+                {
+                    listen.Use(listen.ApplicationServices.GetRequiredService<WebhookConnectionLimit>().Wrap);
+                }
+            });
+        });
+    }
+
+    // Kestrel is built before the configuration check reports what is wrong; it starts only once the check passed.
+    private static TimeSpan HeadersTimeout(IServiceProvider services)
+    {
+        try
+        {
+            return services.GetRequiredService<IOptions<WebhookOptions>>().Value.RequestHeadersTimeout;
+        }
+        catch (OptionsValidationException)
+        {
+            return new WebhookOptions().RequestHeadersTimeout;
+        }
     }
 }
 

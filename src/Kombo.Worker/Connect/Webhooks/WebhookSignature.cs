@@ -22,13 +22,26 @@ internal static class WebhookSignature
     public static bool IsValid(string secret, ReadOnlySpan<byte> body, string? signature) =>
         IsValid(Encoding.UTF8.GetBytes(secret), body, signature);
 
+    public static bool IsValid(ReadOnlySpan<byte> secret, ReadOnlySpan<byte> body, string? signature)
+    {
+        if (secret.IsEmpty)
+        {
+            return false;
+        }
+
+        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(secret, body, expected);
+        return Matches(expected, signature);
+    }
+
     /// <summary>
     /// Compares in constant time, so the answer's timing tells nothing about how much of a forged signature was right.
     /// Padding is optional, as base64url allows.
     /// </summary>
-    public static bool IsValid(ReadOnlySpan<byte> secret, ReadOnlySpan<byte> body, string? signature)
+    /// <param name="expected">The HMAC of the body, computed as it arrived.</param>
+    public static bool Matches(ReadOnlySpan<byte> expected, string? signature)
     {
-        if (secret.IsEmpty || string.IsNullOrEmpty(signature) || signature.Length > 128)
+        if (expected.IsEmpty || string.IsNullOrEmpty(signature) || signature.Length > 128)
         {
             return false;
         }
@@ -41,8 +54,6 @@ internal static class WebhookSignature
             return false;
         }
 
-        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        HMACSHA256.HashData(secret, body, expected);
         return CryptographicOperations.FixedTimeEquals(expected, given[..length]);
     }
 }

@@ -77,7 +77,7 @@ public sealed class WebhookEndpointTests
     [Fact]
     public async Task Body_over_the_limit_is_413()
     {
-        await using var harness = await StartAsync();
+        await using var harness = await Harness.StartAsync(new() { ["Kombo:WebhookSecret"] = Secret, ["Webhooks:MaxBodyBytes"] = "262144" });
         var huge = JsonSerializer.Serialize(new { id = "evt", type = "integration-created", data = new { pad = new string('x', 300 * 1024) } });
 
         Assert.Equal(413, (await PostAsync(harness, huge)).Status);
@@ -93,6 +93,21 @@ public sealed class WebhookEndpointTests
         Assert.Equal(400, status);
         Assert.Contains("data.id is required", body, StringComparison.Ordinal);
         Assert.Equal(0, harness.Count("SELECT COUNT(*) FROM inbox"));
+    }
+
+    [Fact]
+    public async Task Integration_created_without_creator_email_is_committed()
+    {
+        await using var harness = await StartAsync();
+
+        var (status, body) = await PostAsync(harness, """
+            {"id":"evt-2","type":"integration-created","data":{"id":"personio:B","tool":"personio","category":"HRIS",
+             "end_user":{"organization_name":"Acme, Inc.","origin_id":"customer-1"}}}
+            """);
+
+        Assert.Equal(200, status);
+        Assert.Equal("", body);
+        Assert.Equal(1, harness.Count("SELECT COUNT(*) FROM integrations WHERE integration_id = 'personio:B'"));
     }
 
     [Fact]
