@@ -44,6 +44,12 @@ internal static class ErrorQueueTool
 
     private static async Task<ErrorQueueBroker> ConnectAsync(RabbitMqEndpoint endpoint, CancellationToken cancellationToken)
     {
+        // The client would only say that the certificate was rejected; the check says why.
+        if (endpoint.UseTls && await BrokerTlsCheck.ProblemAsync(endpoint, new BrokerCertificateValidation(endpoint), cancellationToken) is { } problem)
+        {
+            throw new ErrorQueueToolException(problem);
+        }
+
         try
         {
             return await ErrorQueueBroker.ConnectAsync(endpoint, cancellationToken);

@@ -15,15 +15,19 @@ internal static class BrokerTlsCheck
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     /// <returns>What keeps the worker from trusting the broker; null when it does, without TLS, or when it is unreachable.</returns>
-    public static async Task<string?> ProblemAsync(IServiceProvider services, CancellationToken cancellationToken)
+    public static Task<string?> ProblemAsync(IServiceProvider services, CancellationToken cancellationToken) =>
+        ProblemAsync(
+            services.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Endpoint(),
+            services.GetRequiredService<BrokerCertificateValidation>(),
+            cancellationToken);
+
+    public static async Task<string?> ProblemAsync(RabbitMqEndpoint endpoint, BrokerCertificateValidation validation, CancellationToken cancellationToken)
     {
-        var endpoint = services.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Endpoint();
         if (!endpoint.UseTls)
         {
             return null;
         }
 
-        var validation = services.GetRequiredService<BrokerCertificateValidation>();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
         using var client = new TcpClient();

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Text.Json;
 using Kombo.Contracts;
 using Kombo.Testing;
+using Kombo.Worker.ErrorQueues;
 using Kombo.Worker.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -84,6 +86,53 @@ public sealed class TlsBrokerTests(TlsBroker broker, KomboEmulatorFixture kombo,
         });
 
         Assert.Contains("does not name the host 'localhost'", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Errors_tool_connects_over_TLS_with_the_CA_of_the_workers_settings()
+    {
+        var (exit, error) = await ErrorsListAsync(broker.Node.TlsCaCertificatePath!);
+
+        Assert.True(exit == 0, $"exit code {exit}: {error}");
+    }
+
+    [Fact]
+    public async Task Errors_tool_says_why_it_does_not_trust_the_broker()
+    {
+        using var other = TestCertificateAuthority.Create("Another CA");
+        var directory = Directory.CreateTempSubdirectory("kombo-tls-ca-");
+        try
+        {
+            var (exit, error) = await ErrorsListAsync(other.WriteCertificate(Path.Combine(directory.FullName, "other-ca.pem")));
+
+            Assert.Equal(1, exit);
+            Assert.StartsWith("errors: not connecting to amqps://", error, StringComparison.Ordinal);
+            Assert.Contains("not signed by the CA in RabbitMq:CaCertificatePath", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary><c>errors list</c> with the broker and CA in the settings file, as an operator runs it beside the worker.</summary>
+    private async Task<(int Exit, string Error)> ErrorsListAsync(string caCertificatePath)
+    {
+        var settings = Directory.CreateTempSubdirectory("kombo-tls-settings-");
+        try
+        {
+            File.WriteAllText(Path.Combine(settings.FullName, "appsettings.json"), JsonSerializer.Serialize(new
+            {
+                RabbitMq = new { Uri = broker.Node.AmqpsUri().ToString(), CaCertificatePath = caCertificatePath },
+            }));
+            var error = new StringWriter();
+            var exit = await ErrorQueueTool.RunAsync(["list"], new StringWriter(), error, () => settings.FullName);
+            return (exit, error.ToString());
+        }
+        finally
+        {
+            settings.Delete(recursive: true);
+        }
     }
 
     private WorkerProcessOptions WorkerOptions(Dictionary<string, string?> settings) =>
