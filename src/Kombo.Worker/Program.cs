@@ -1,5 +1,6 @@
 using Kombo.Worker.ErrorQueues;
 using Kombo.Worker.Hosting;
+using Kombo.Worker.Messaging;
 using Kombo.Worker.OutboxTool;
 using Kombo.Worker.Storage;
 
@@ -21,6 +22,12 @@ if (ConfigurationCheck.Problems(app.Services) is { Count: > 0 } problems)
         Console.Error.WriteLine($"configuration: {problem}");
     }
 
+    return 1;
+}
+
+if (await BrokerTlsCheck.ProblemAsync(app.Services, CancellationToken.None) is { } brokerProblem)
+{
+    Console.Error.WriteLine($"broker: {brokerProblem}");
     return 1;
 }
 

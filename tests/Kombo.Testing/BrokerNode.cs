@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using RabbitMQ.Client;
 
@@ -11,6 +14,8 @@ namespace Kombo.Testing;
 /// its own node name, free AMQP and distribution ports and its own data directory, so it never touches a developer's
 /// broker on 5672. It stops only the node it started, and a watchdog stops that node if this process dies without
 /// disposing it. If the node does not come up, <see cref="StartAsync(CancellationToken)"/> throws with its log tail.
+/// With <c>tls</c>, it also listens for AMQP over TLS on <see cref="TlsPort"/>, with a certificate for 127.0.0.1 only
+/// from a CA made for the node (<see cref="TlsCaCertificatePath"/>).
 /// </summary>
 public sealed partial class BrokerNode : IAsyncDisposable
 {
@@ -43,12 +48,13 @@ public sealed partial class BrokerNode : IAsyncDisposable
     private Process? _watchdog;
     private int _disposed;
 
-    public BrokerNode(string? nodeNamePrefix = null)
+    public BrokerNode(string? nodeNamePrefix = null, bool tls = false)
     {
         (_server, _ctl, _switchesToRabbitMqUser) = Locate();
         NodeName = $"{nodeNamePrefix ?? "kombo-test"}-{Environment.ProcessId}-{Random.Shared.Next(0x100000, 0xFFFFFF):x6}@localhost";
         Port = FreePorts.Pick();
         DistributionPort = FreePorts.Pick(Port);
+        TlsPort = tls ? FreePorts.Pick(Port, DistributionPort) : null;
         DataDirectory = CreateNodeDirectory();
     }
 
@@ -59,6 +65,12 @@ public sealed partial class BrokerNode : IAsyncDisposable
     public int Port { get; }
 
     public int DistributionPort { get; }
+
+    /// <summary>The AMQP-over-TLS port (<c>amqps</c>) beside the plain <see cref="Port"/>; null without TLS.</summary>
+    public int? TlsPort { get; }
+
+    /// <summary>The PEM certificate of the CA that signed the TLS listener's certificate; null without TLS.</summary>
+    public string? TlsCaCertificatePath => TlsPort is null ? null : Path.Combine(DataDirectory, "tls", "ca.pem");
 
     public string Username => "guest";
 
@@ -76,6 +88,11 @@ public sealed partial class BrokerNode : IAsyncDisposable
     public Uri AmqpUri(string virtualHost = "/") =>
         new($"amqp://{Username}:{Password}@{Host}:{Port}/{(virtualHost == "/" ? "" : Uri.EscapeDataString(virtualHost))}");
 
+    /// <summary>The TLS listener's URI, to <paramref name="host"/> (the certificate names 127.0.0.1 only).</summary>
+    public Uri AmqpsUri(string virtualHost = "/", string? host = null) => TlsPort is { } tlsPort
+        ? new($"amqps://{Username}:{Password}@{host ?? Host}:{tlsPort}/{(virtualHost == "/" ? "" : Uri.EscapeDataString(virtualHost))}")
+        : throw new InvalidOperationException($"Node {NodeName} was started without TLS.");
+
     /// <summary>A connection factory for a virtual host of this node, recovering from a broker restart within a second.</summary>
     public ConnectionFactory CreateConnectionFactory(string virtualHost = "/", string clientName = "kombo-tests") => new()
     {
@@ -89,9 +106,13 @@ public sealed partial class BrokerNode : IAsyncDisposable
     };
 
     /// <summary>Starts a node and waits until it accepts AMQP connections.</summary>
-    public static async Task<BrokerNode> StartNewAsync(string? nodeNamePrefix = null, CancellationToken cancellationToken = default)
+    public static Task<BrokerNode> StartNewAsync(string? nodeNamePrefix = null, CancellationToken cancellationToken = default) =>
+        StartNewAsync(nodeNamePrefix, tls: false, cancellationToken);
+
+    /// <summary>Starts a node, with a TLS listener when <paramref name="tls"/>, and waits until it accepts AMQP connections.</summary>
+    public static async Task<BrokerNode> StartNewAsync(string? nodeNamePrefix, bool tls, CancellationToken cancellationToken = default)
     {
-        var node = new BrokerNode(nodeNamePrefix);
+        var node = new BrokerNode(nodeNamePrefix, tls);
         try
         {
             await node.StartAsync(cancellationToken);
@@ -125,7 +146,7 @@ public sealed partial class BrokerNode : IAsyncDisposable
             var logs = LogTail();
             await StopAsync();
             throw new InvalidOperationException(
-                $"RabbitMQ node {NodeName} did not start: {ex.Message} It was started with {_server} on AMQP port {Port} " +
+                $"RabbitMQ node {NodeName} did not start: {ex.Message} It was started with {_server} on AMQP port {Port}{(TlsPort is null ? "" : $" and TLS port {TlsPort}")} " +
                 $"(distribution port {DistributionPort}, data in {DataDirectory}) {started.Elapsed.TotalSeconds:0} s ago. " +
                 $"Is rabbitmq-server installed (scripts/rabbitmq.sh install)?{Environment.NewLine}{logs}", ex);
         }
@@ -339,6 +360,10 @@ public sealed partial class BrokerNode : IAsyncDisposable
 
             """);
         File.WriteAllText(Path.Combine(directory, "rabbitmq-env.conf"), "");
+        if (TlsPort is { } tlsPort)
+        {
+            File.AppendAllText(Path.Combine(directory, "rabbitmq.conf"), WriteTlsFiles(Path.Combine(directory, "tls"), tlsPort));
+        }
 
         if (_switchesToRabbitMqUser)
         {
@@ -352,6 +377,29 @@ public sealed partial class BrokerNode : IAsyncDisposable
         }
 
         return directory;
+    }
+
+    /// <summary>A CA of the node's own and a certificate for 127.0.0.1 from it; returns the listener's rabbitmq.conf lines.</summary>
+    private string WriteTlsFiles(string directory, int tlsPort)
+    {
+        Directory.CreateDirectory(directory);
+        using var authority = TestCertificateAuthority.Create($"{NodeName.Split('@')[0]} CA");
+        var server = authority.IssueServerCertificate(Host);
+        var ca = authority.WriteCertificate(Path.Combine(directory, "ca.pem"));
+        var certificate = Path.Combine(directory, "server.pem");
+        var key = Path.Combine(directory, "server.key");
+        File.WriteAllText(certificate, server.CertificatePem + "\n");
+        File.WriteAllText(key, server.PrivateKeyPem + "\n");
+        // verify_none: the node asks clients for no certificate; the worker verifies the node's.
+        return $"""
+            listeners.ssl.default = {tlsPort}
+            ssl_options.cacertfile = {ca}
+            ssl_options.certfile = {certificate}
+            ssl_options.keyfile = {key}
+            ssl_options.verify = verify_none
+            ssl_options.fail_if_no_peer_cert = false
+
+            """;
     }
 
     private ProcessStartInfo WatchdogStartInfo()
@@ -412,14 +460,20 @@ public sealed partial class BrokerNode : IAsyncDisposable
 
             try
             {
-                if (await AmqpAnswersAsync(cancellationToken))
+                if (!await AmqpAnswersAsync(cancellationToken))
+                {
+                    lastError = "the port answered, but not with AMQP";
+                }
+                else if (TlsPort is not null && !await AmqpOverTlsAnswersAsync(cancellationToken))
+                {
+                    lastError = $"the TLS port {TlsPort} answered, but not with AMQP";
+                }
+                else
                 {
                     return;
                 }
-
-                lastError = "the port answered, but not with AMQP";
             }
-            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 lastError = ex.Message;
             }
@@ -444,6 +498,31 @@ public sealed partial class BrokerNode : IAsyncDisposable
         await stream.WriteAsync("AMQP\0\0\x09\x01"u8.ToArray(), timeout.Token);
         var first = new byte[1];
         var read = await stream.ReadAsync(first, timeout.Token);
+        return read == 1 && first[0] == 1;
+    }
+
+    /// <summary>A TLS handshake with the node's certificate checked against its CA, then the AMQP protocol header.</summary>
+    private async Task<bool> AmqpOverTlsAnswersAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(3));
+        using var client = new TcpClient();
+        await client.ConnectAsync(Host, TlsPort!.Value, timeout.Token);
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(TlsCaCertificatePath!);
+        await using var tls = new SslStream(client.GetStream());
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = Host,
+            CertificateChainPolicy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                CustomTrustStore = { ca },
+                RevocationMode = X509RevocationMode.NoCheck,
+            },
+        }, timeout.Token);
+        await tls.WriteAsync("AMQP\0\0\x09\x01"u8.ToArray(), timeout.Token);
+        var first = new byte[1];
+        var read = await tls.ReadAsync(first, timeout.Token);
         return read == 1 && first[0] == 1;
     }
 

@@ -20,7 +20,12 @@ internal sealed class ErrorQueueBroker(IConnection connection) : IAsyncDisposabl
             UserName = endpoint.Username,
             Password = endpoint.Password,
             ClientProvidedName = "kombo-worker errors",
-            Ssl = new SslOption { Enabled = endpoint.UseTls, ServerName = endpoint.Host },
+            Ssl = new SslOption
+            {
+                Enabled = endpoint.UseTls,
+                ServerName = endpoint.Host,
+                CertificateValidationCallback = endpoint.UseTls ? new BrokerCertificateValidation(endpoint).Accept : null,
+            },
         };
         return new ErrorQueueBroker(await factory.CreateConnectionAsync(cancellationToken));
     }

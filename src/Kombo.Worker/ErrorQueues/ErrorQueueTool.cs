@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Kombo.Worker.Hosting;
@@ -43,6 +44,12 @@ internal static class ErrorQueueTool
 
     private static async Task<ErrorQueueBroker> ConnectAsync(RabbitMqEndpoint endpoint, CancellationToken cancellationToken)
     {
+        // The client would only say that the certificate was rejected; the check says why.
+        if (endpoint.UseTls && await BrokerTlsCheck.ProblemAsync(endpoint, new BrokerCertificateValidation(endpoint), cancellationToken) is { } problem)
+        {
+            throw new ErrorQueueToolException(problem);
+        }
+
         try
         {
             return await ErrorQueueBroker.ConnectAsync(endpoint, cancellationToken);
@@ -79,14 +86,20 @@ internal static class ErrorQueueTool
         var options = uri is not null
             ? new RabbitMqOptions { Uri = uri }
             : SettingsFile.Read(locateSettings()).GetSection(RabbitMqOptions.SectionName).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
+        RabbitMqEndpoint endpoint;
         try
         {
-            return options.Endpoint();
+            endpoint = options.Endpoint();
         }
         catch (UriFormatException)
         {
             throw new ErrorQueueToolException("the broker URI is not an amqp:// or amqps:// address", ErrorQueueToolException.UsageExitCode);
         }
+
+        // The CA is read before connecting: a missing file is the operator's to fix, not a connection failure.
+        return options.Validate(new ValidationContext(options)).FirstOrDefault(p => p.MemberNames.Contains(nameof(RabbitMqOptions.CaCertificatePath))) is { } problem
+            ? throw new ErrorQueueToolException(problem.ErrorMessage ?? "RabbitMq:CaCertificatePath is not usable")
+            : endpoint;
     }
 
     private static void Write(TextWriter output, ErrorQueueArguments arguments, IReadOnlyList<ErrorMessage> messages)

@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Authentication;
 using Kombo.Worker.Outbox;
 using MassTransit;
@@ -8,6 +9,8 @@ namespace Kombo.Worker.Messaging;
 
 internal static class MessagingServiceCollectionExtensions
 {
+    public const SslProtocols TlsProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+
     /// <summary>MassTransit on RabbitMQ with the given consumers, and an exchange for every event from the start.</summary>
     public static IServiceCollection AddMessaging(
         this IServiceCollection services, IConfiguration configuration, Action<IBusRegistrationConfigurator> addConsumers)
@@ -17,6 +20,7 @@ internal static class MessagingServiceCollectionExtensions
             .Bind(configuration.GetSection(RabbitMqOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton(provider => new BrokerCertificateValidation(provider.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Endpoint()));
         services.AddOptions<MassTransitHostOptions>().Configure(options =>
         {
             options.WaitUntilStarted = true;
@@ -41,7 +45,10 @@ internal static class MessagingServiceCollectionExtensions
                         host.UseSsl(tls =>
                         {
                             tls.ServerName = broker.Host;
-                            tls.Protocol = SslProtocols.Tls12 | SslProtocols.Tls13;
+                            tls.Protocol = TlsProtocols;
+                            // MassTransit allows chain errors by default: the callback decides, and nothing is allowed besides.
+                            tls.EnforcePolicyErrors(SslPolicyErrors.RemoteCertificateChainErrors);
+                            tls.CertificateValidationCallback = context.GetRequiredService<BrokerCertificateValidation>().Accept;
                         });
                     }
                 });

@@ -10,7 +10,12 @@ public static class BuiltWorker
 {
     /// <param name="kombo">The Kombo to call; null when <see cref="WebhookedKombo"/> points the options at its own emulator.</param>
     public static WorkerProcessOptions Options(
-        RabbitMqBroker broker, string virtualHost, KomboEmulatorFixture? kombo, Dictionary<string, string?>? settings = null)
+        RabbitMqBroker broker, string virtualHost, KomboEmulatorFixture? kombo, Dictionary<string, string?>? settings = null) =>
+        Options(broker.Node, virtualHost, kombo, settings);
+
+    /// <summary>The worker on any node of the test's own, such as one with a TLS listener.</summary>
+    public static WorkerProcessOptions Options(
+        BrokerNode node, string virtualHost, KomboEmulatorFixture? kombo, Dictionary<string, string?>? settings = null)
     {
         var options = new WorkerProcessOptions
         {
@@ -24,7 +29,7 @@ public static class BuiltWorker
                 ["Outbox__RetryBaseDelay"] = "00:00:00.050",
                 ["Outbox__RetryMaxDelay"] = "00:00:00.500",
             },
-        }.UseBroker(broker.Node, virtualHost);
+        }.UseBroker(node, virtualHost);
         if (kombo is not null)
         {
             options.UseKombo(kombo.BaseAddress.ToString(), kombo.ApiKey);

@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using Kombo.Testing;
 using Kombo.Worker.Messaging;
+using Kombo.Worker.Tests.Support;
 
 namespace Kombo.Worker.Tests.Messaging;
 
@@ -38,11 +40,55 @@ public sealed class RabbitMqOptionsTests
     }
 
     [Fact]
+    public void Ca_certificate_is_part_of_the_endpoint_either_way()
+    {
+        using var folder = new TempDirectory();
+        using var authority = TestCertificateAuthority.Create("Options CA");
+        var ca = authority.WriteCertificate(folder.File("ca.pem"));
+
+        Assert.Empty(Problems(new RabbitMqOptions { Uri = "amqps://broker.example/prod", CaCertificatePath = ca }));
+        Assert.Equal(ca, new RabbitMqOptions { Uri = "amqps://broker.example/prod", CaCertificatePath = ca }.Endpoint().CaCertificatePath);
+        Assert.Equal(ca, new RabbitMqOptions { UseTls = true, CaCertificatePath = ca }.Endpoint().CaCertificatePath);
+        Assert.Null(new RabbitMqOptions { UseTls = true, CaCertificatePath = " " }.Endpoint().CaCertificatePath);
+    }
+
+    [Fact]
+    public void Ca_certificate_without_tls_is_refused_so_credentials_never_go_out_in_clear_by_mistake()
+    {
+        using var folder = new TempDirectory();
+        using var authority = TestCertificateAuthority.Create("Options CA");
+        var ca = authority.WriteCertificate(folder.File("ca.pem"));
+
+        var problem = Assert.Single(Problems(new RabbitMqOptions { Uri = "amqp://broker.example/prod", CaCertificatePath = ca }));
+        Assert.Contains("not TLS", problem.ErrorMessage, StringComparison.Ordinal);
+        Assert.Single(Problems(new RabbitMqOptions { CaCertificatePath = ca }));
+    }
+
+    [Fact]
+    public void Ca_certificate_path_that_holds_no_certificate_is_refused_naming_the_file()
+    {
+        using var folder = new TempDirectory();
+        var missing = folder.File("missing.pem");
+        var empty = folder.File("empty.pem");
+        File.WriteAllText(empty, "not a certificate\n");
+
+        Assert.Contains(missing, Assert.Single(Problems(new RabbitMqOptions { UseTls = true, CaCertificatePath = missing })).ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("holds no PEM certificate", Assert.Single(Problems(new RabbitMqOptions { UseTls = true, CaCertificatePath = empty })).ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Printed_options_never_show_the_password()
     {
         var printed = new RabbitMqOptions { Uri = "amqps://kombo:s3cret@broker.example/prod" }.ToString();
 
         Assert.DoesNotContain("s3cret", printed, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret", new RabbitMqOptions { Uri = "amqps://kombo:s3cret@broker.example/prod" }.Endpoint().ToString(), StringComparison.Ordinal);
+    }
+
+    private static List<ValidationResult> Problems(RabbitMqOptions options)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+        return results;
     }
 }
