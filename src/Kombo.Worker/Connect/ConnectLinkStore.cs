@@ -20,11 +20,6 @@ internal static class ConnectLinkStore
             SELECT command_id FROM connect_links WHERE expires_at <= @Cutoff LIMIT @Limit)
         """;
 
-    private const string FirstLiveSql = """
-        SELECT MIN(created_at) FROM connect_links
-        WHERE end_user_origin_id = @EndUserOriginId AND created_at <= @Until AND expires_at >= @From
-        """;
-
     public static ExpiringRows Expiring { get; } = new("connect_links", (_, retention) => retention.ExpiredLinks, (connection, transaction, cutoff, limit) =>
         connection.Execute(DeleteExpiredSql, new { Cutoff = UnixTime.ToMs(cutoff), Limit = limit }, transaction));
 
@@ -41,17 +36,6 @@ internal static class ConnectLinkStore
             CreatedAt = UnixTime.ToMs(link.CreatedAt),
             ExpiresAt = UnixTime.ToMs(link.ExpiresAt),
         }, transaction);
-
-    /// <summary>
-    /// When the oldest of the end user's links that were open at some moment between <paramref name="from"/> and
-    /// <paramref name="until"/> was created, or null when this worker made none.
-    /// </summary>
-    public static DateTimeOffset? FirstOpenBetween(
-        DbConnection connection, DbTransaction transaction, string endUserOriginId, DateTimeOffset from, DateTimeOffset until) =>
-        connection.ExecuteScalar<long?>(FirstLiveSql,
-            new { EndUserOriginId = endUserOriginId, From = UnixTime.ToMs(from), Until = UnixTime.ToMs(until) }, transaction) is { } ms
-            ? UnixTime.FromMs(ms)
-            : null;
 
     /// <summary>Enough to match a link in support cases, useless to open it.</summary>
     public static string Fingerprint(string link) =>

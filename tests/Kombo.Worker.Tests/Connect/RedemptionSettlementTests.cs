@@ -60,6 +60,32 @@ public sealed class RedemptionSettlementTests
     }
 
     [Fact]
+    public async Task An_integration_made_before_the_end_users_newest_link_still_settles_the_redemption()
+    {
+        // The end user connected personio, then the app made them a bamboohr link: that link did not issue the token.
+        await using var harness = await StartAsync(WebhooksOn);
+        await harness.Webhooks.HandleAsync(Read(WebhookJson.Created("evt-1", IntegrationId)), default);
+        var link = new CreateConnectLink
+        {
+            CorrelationId = NewId.NextGuid(),
+            EndUserEmail = "admin@acme.test",
+            EndUserOrganizationName = "Acme, Inc.",
+            EndUserOriginId = "customer-1",
+            IntegrationTool = "bamboohr",
+            LinkType = "EMBEDDED",
+        };
+        await harness.Bus.Bus.Publish(link);
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<LinkCreated>().Any(), "the link was created");
+        TimeOutAfterSpendingTheToken(harness);
+        var command = Redeem();
+
+        await harness.Bus.Bus.Publish(command);
+
+        await Eventually.HoldsAsync(() => harness.Bus.Published.Select<IntegrationConnected>().Any(), "the redemption was settled");
+        Assert.Equal(IntegrationId, SingleConnected(harness).IntegrationId);
+    }
+
+    [Fact]
     public async Task Two_integrations_the_token_could_have_made_are_not_guessed_between()
     {
         await using var harness = await StartAsync(new(WebhooksOn) { ["Kombo:RedemptionSettleWindow"] = "00:00:00.500" });

@@ -18,9 +18,10 @@ namespace Kombo.Worker.Connect.Redemption;
 /// <list type="bullet">
 /// <item>I belongs to the end user T's command expects, is not deleted, and no token claims it;</item>
 /// <item>I was first recorded no earlier than T's lifetime before T was known to exist (its command's sent time, else
-/// its first attempt), and no earlier than the first of that end user's links that was open then (a token's
-/// integration is made when the flow it issues finishes). So an integration re-reported under a new event id, or a
-/// signed webhook replayed long after, never settles a newer token.</item>
+/// its first attempt): Kombo makes a token's integration when the flow finishes and the token is issued. So an
+/// integration re-reported under a new event id, or a signed webhook replayed long after, never settles a newer token.
+/// The links this worker created do not bound it further: a token may come from a link made elsewhere, or from an
+/// older one, and the end user's newest link is often created after an integration of another tool.</item>
 /// </list>
 /// T is settled with I only when the pair is unique: I is T's only candidate and T is the only unresolved token that
 /// could have made I. Two candidates are never resolved by guessing: T stays pending, and is answered
@@ -247,7 +248,7 @@ internal static class RedemptionSettlement
     private static StoredIntegration? UniqueMatch(
         DbConnection connection, DbTransaction transaction, string tokenHash, string? originId, SettlementRules rules)
     {
-        if (originId is null || WindowStart(connection, transaction, tokenHash, originId, rules) is not { } since)
+        if (originId is null || WindowStart(connection, transaction, tokenHash, rules) is not { } since)
         {
             return null;
         }
@@ -264,21 +265,19 @@ internal static class RedemptionSettlement
     {
         var firstSeen = UnixTime.FromMs(integration.ConnectedAt);
         return RedemptionLedger.UnresolvedTokensOf(connection, transaction, integration.EndUserOriginId!)
-            .Where(token => WindowStart(connection, transaction, token, integration.EndUserOriginId!, rules) is { } since && firstSeen >= since)
+            .Where(token => WindowStart(connection, transaction, token, rules) is { } since && firstSeen >= since)
             .ToList();
     }
 
     /// <summary>The earliest moment an integration the token made can have been first recorded.</summary>
-    private static DateTimeOffset? WindowStart(
-        DbConnection connection, DbTransaction transaction, string tokenHash, string originId, SettlementRules rules)
+    private static DateTimeOffset? WindowStart(DbConnection connection, DbTransaction transaction, string tokenHash, SettlementRules rules)
     {
         if (RedemptionLedger.Anchor(connection, transaction, tokenHash) is not { } anchor)
         {
             return null;
         }
 
-        var since = anchor - rules.TokenLifetime;
-        return ConnectLinkStore.FirstOpenBetween(connection, transaction, originId, since, anchor) is { } link && link > since ? link : since;
+        return anchor - rules.TokenLifetime;
     }
 }
 

@@ -10,6 +10,3 @@ CREATE INDEX token_redemption_attempts_unresolved
 CREATE INDEX token_redemption_attempts_due
     ON token_redemption_attempts (pending_since)
     WHERE pending_since IS NOT NULL AND settled_at IS NULL;
-
--- A token's integration is not older than the links that could have issued it.
-CREATE INDEX connect_links_by_end_user ON connect_links (end_user_origin_id, created_at);
