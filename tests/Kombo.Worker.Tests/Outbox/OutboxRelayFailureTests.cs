@@ -141,7 +141,8 @@ public sealed class OutboxRelayFailureTests
         Assert.Equal(0, faults.Published);
         gate.SetResult();
         await Eventually.HoldsAsync(() => harness.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL") == 0, "every row was marked sent");
-        Assert.Equal(3, faults.Published);
+        // Distinct ids: on a loaded machine the first round may reach its 15 s confirm timeout and publish a row again.
+        Assert.Equal(3, faults.PublishedIds.Distinct().Count());
     }
 
     [Fact]
