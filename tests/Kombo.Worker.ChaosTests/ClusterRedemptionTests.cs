@@ -44,19 +44,11 @@ public sealed class ClusterRedemptionTests(RabbitMqBroker broker, ITestOutputHel
         var database = new NpgsqlConnectionStringBuilder(await postgres.CreateDatabaseAsync()) { Pooling = false }.ConnectionString;
         var (kombo, _, webhookPort) = await WebhookedKombo.ForInProcessWorkerAsync();
         await using var ownKombo = kombo;
-        var workers = Enumerable.Range(0, Instances).Select(_ =>
-        {
-            var options = BuiltWorker.Options(broker, _virtualHost, kombo).UsePostgreSql(database);
-            var worker = new WorkerProcess(options);
-            options.Environment["Kombo__WebhookSecret"] = WebhookedKombo.Secret;
-            options.Environment["Webhooks__Urls"] = $"http://127.0.0.1:{worker.WebhookPort}";
-            return worker;
-        }).ToList();
+        var workers = ChaosCluster.Workers(broker, _virtualHost, kombo, database, Instances);
 
         try
         {
-            await using var forwarder = await RoundRobinForwarder.StartAsync(
-                webhookPort, [.. workers.Select(w => new Uri($"http://127.0.0.1:{w.WebhookPort}/"))]);
+            await using var forwarder = await ChaosCluster.ForwardWebhooksAsync(webhookPort, workers);
             await kombo.Client.SetFaultsAsync(new FaultSettings { LatencyMs = 50 });
             await using var ledger = await EventLedger.StartAsync(broker, _virtualHost);
             await Task.WhenAll(workers.Select(w => w.StartAsync()));
