@@ -289,4 +289,19 @@ internal sealed record RedeemedToken
     public long ConnectedAt { get; init; }
 
     public long? DeletedAt { get; init; }
+
+    /// <summary>The redemption just recorded for <paramref name="integration"/>: what the redemption query would read.</summary>
+    public static RedeemedToken Of(StoredIntegration integration, Guid eventMessageId) => new()
+    {
+        EventMessageId = eventMessageId.ToString(),
+        IntegrationId = integration.IntegrationId,
+        Tool = integration.Tool,
+        Category = integration.Category,
+        EndUserOriginId = integration.EndUserOriginId,
+        EndUserOrganizationName = integration.EndUserOrganizationName,
+        EndUserEmail = integration.EndUserEmail,
+        SetupStatus = integration.SetupStatus ?? "",
+        ConnectedAt = integration.ConnectedAt,
+        DeletedAt = integration.DeletedAt,
+    };
 }

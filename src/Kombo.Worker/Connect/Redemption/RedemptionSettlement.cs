@@ -48,7 +48,8 @@ internal static class RedemptionSettlement
         RedemptionLocks.Take(connection, transaction, integration.EndUserOriginId, tokenHash);
         var stored = IntegrationStore.Find(connection, integration.Id, transaction);
         var newDuplicate = false;
-        if (RedemptionLedger.FindRedemption(connection, tokenHash, transaction) is null)
+        var recorded = RedemptionLedger.FindRedemption(connection, tokenHash, transaction);
+        if (recorded is null)
         {
             newDuplicate = stored is null && AlsoConnected(connection, transaction, integration.EndUserOriginId, integration.Tool, integration.Id).Count > 0;
             IntegrationStore.Upsert(connection, transaction, new IntegrationConnected
@@ -63,11 +64,9 @@ internal static class RedemptionSettlement
             });
         }
 
-        var answered = Claim(connection, transaction, tokenHash, IntegrationStore.Find(connection, integration.Id, transaction)!, eventId, "redeemed", now);
-        var redemption = RedemptionLedger.FindRedemption(connection, tokenHash, transaction)!;
-        var also = AlsoConnected(connection, transaction, redemption);
-        IReadOnlyList<OutgoingMessage> own = answerOwn ? RedemptionAnswers.FromRedemption(attempt, redemption, also, now) : [];
-        return new RecordedRedemption(redemption, also, [.. own, .. answered], newDuplicate);
+        var claimed = Claim(connection, transaction, tokenHash, IntegrationStore.Find(connection, integration.Id, transaction)!, eventId, "redeemed", now, recorded);
+        IReadOnlyList<OutgoingMessage> own = answerOwn ? RedemptionAnswers.FromRedemption(attempt, claimed.Redemption, claimed.Also, now) : [];
+        return new RecordedRedemption(claimed.Redemption, claimed.Also, [.. own, .. claimed.Answers], newDuplicate);
     }
 
     /// <summary>
@@ -81,15 +80,15 @@ internal static class RedemptionSettlement
     {
         RedemptionLocks.Take(connection, transaction, attempt.ExpectedEndUserOriginId, attempt.TokenHash);
         RedemptionLedger.MarkPending(connection, transaction, attempt.TokenHash, attempt.Command, attempt.Address, now);
-        if (RedemptionLedger.FindRedemption(connection, attempt.TokenHash, transaction) is not null)
+        if (RedemptionLedger.FindRedemption(connection, attempt.TokenHash, transaction) is { } recorded)
         {
-            return new Resolution(AnswerPending(connection, transaction, attempt.TokenHash, "redeemed", now), Resolution.Settled);
+            return new Resolution(AnswerPending(connection, transaction, attempt.TokenHash, recorded, "redeemed", now).Answers, Resolution.Settled);
         }
 
         if (canWait && UniqueMatch(connection, transaction, attempt.TokenHash, attempt.ExpectedEndUserOriginId, rules) is { } integration)
         {
             return new Resolution(
-                Claim(connection, transaction, attempt.TokenHash, integration, MessageIds.Derive(attempt.Command, nameof(IntegrationConnected)), "webhook", now),
+                Claim(connection, transaction, attempt.TokenHash, integration, MessageIds.Derive(attempt.Command, nameof(IntegrationConnected)), "webhook", now).Answers,
                 Resolution.Settled);
         }
 
@@ -115,10 +114,10 @@ internal static class RedemptionSettlement
         KomboError error, SettlementRules rules, DateTimeOffset now)
     {
         RedemptionLocks.Take(connection, transaction, attempt.ExpectedEndUserOriginId, attempt.TokenHash);
-        if (RedemptionLedger.FindRedemption(connection, attempt.TokenHash, transaction) is not null)
+        if (RedemptionLedger.FindRedemption(connection, attempt.TokenHash, transaction) is { } recorded)
         {
             RedemptionLedger.MarkPending(connection, transaction, attempt.TokenHash, attempt.Command, attempt.Address, now);
-            return new Resolution(AnswerPending(connection, transaction, attempt.TokenHash, "redeemed", now), Resolution.Settled);
+            return new Resolution(AnswerPending(connection, transaction, attempt.TokenHash, recorded, "redeemed", now).Answers, Resolution.Settled);
         }
 
         if (RedemptionLedger.AnyOtherOpen(connection, transaction, attempt.TokenHash, attempt.Command))
@@ -132,7 +131,7 @@ internal static class RedemptionSettlement
         {
             RedemptionLedger.MarkPending(connection, transaction, attempt.TokenHash, attempt.Command, attempt.Address, now);
             return new Resolution(
-                Claim(connection, transaction, attempt.TokenHash, integration, MessageIds.Derive(attempt.Command, nameof(IntegrationConnected)), "stored-webhook", now),
+                Claim(connection, transaction, attempt.TokenHash, integration, MessageIds.Derive(attempt.Command, nameof(IntegrationConnected)), "stored-webhook", now).Answers,
                 Resolution.Settled);
         }
 
@@ -169,7 +168,7 @@ internal static class RedemptionSettlement
             return [];
         }
 
-        return Claim(connection, transaction, token, integration, MessageIds.Derive(pending[0].Command, nameof(IntegrationConnected)), "webhook", now);
+        return Claim(connection, transaction, token, integration, MessageIds.Derive(pending[0].Command, nameof(IntegrationConnected)), "webhook", now).Answers;
     }
 
     /// <summary>
@@ -186,14 +185,14 @@ internal static class RedemptionSettlement
             return [];
         }
 
-        if (RedemptionLedger.FindRedemption(connection, attempt.TokenHash, transaction) is not null)
+        if (RedemptionLedger.FindRedemption(connection, attempt.TokenHash, transaction) is { } recorded)
         {
-            return AnswerPending(connection, transaction, attempt.TokenHash, "redeemed", now);
+            return AnswerPending(connection, transaction, attempt.TokenHash, recorded, "redeemed", now).Answers;
         }
 
         if (UniqueMatch(connection, transaction, attempt.TokenHash, attempt.ExpectedEndUserOriginId, rules) is { } integration)
         {
-            return Claim(connection, transaction, attempt.TokenHash, integration, MessageIds.Derive(attempt.Command, nameof(IntegrationConnected)), "webhook", now);
+            return Claim(connection, transaction, attempt.TokenHash, integration, MessageIds.Derive(attempt.Command, nameof(IntegrationConnected)), "webhook", now).Answers;
         }
 
         RedemptionLedger.Settle(connection, transaction, attempt.TokenHash, attempt.Command, FailureReasons.OutcomeUnknown, now);
@@ -210,27 +209,29 @@ internal static class RedemptionSettlement
         AlsoConnected(connection, transaction, redemption.EndUserOriginId, redemption.Tool, redemption.IntegrationId);
 
     /// <summary>Claims <paramref name="integration"/> for the token and answers every command pending on it.</summary>
-    private static IReadOnlyList<OutgoingMessage> Claim(
+    /// <param name="recorded">The token's redemption when the caller has just read it.</param>
+    private static Claimed Claim(
         DbConnection connection, DbTransaction transaction, string tokenHash, StoredIntegration integration,
-        Guid eventId, string settledAs, DateTimeOffset now)
+        Guid eventId, string settledAs, DateTimeOffset now, RedeemedToken? recorded = null)
     {
-        if (RedemptionLedger.FindRedemption(connection, tokenHash, transaction) is null)
+        var redemption = recorded ?? RedemptionLedger.FindRedemption(connection, tokenHash, transaction);
+        if (redemption is null)
         {
             RedemptionLedger.InsertRedemption(connection, transaction, tokenHash, integration.IntegrationId, eventId, now);
+            redemption = RedeemedToken.Of(integration, eventId);
         }
 
         RedemptionLedger.CloseAll(connection, transaction, tokenHash, "redeemed");
-        return AnswerPending(connection, transaction, tokenHash, settledAs, now);
+        return AnswerPending(connection, transaction, tokenHash, redemption, settledAs, now);
     }
 
     /// <summary>
     /// Answers the commands pending on a redeemed token. Only those this transaction settles: one the sweeper or
     /// another instance answered already is not answered a second time.
     /// </summary>
-    private static IReadOnlyList<OutgoingMessage> AnswerPending(
-        DbConnection connection, DbTransaction transaction, string tokenHash, string settledAs, DateTimeOffset now)
+    private static Claimed AnswerPending(
+        DbConnection connection, DbTransaction transaction, string tokenHash, RedeemedToken redemption, string settledAs, DateTimeOffset now)
     {
-        var redemption = RedemptionLedger.FindRedemption(connection, tokenHash, transaction)!;
         var also = AlsoConnected(connection, transaction, redemption);
         var outgoing = new List<OutgoingMessage>();
         foreach (var attempt in RedemptionLedger.PendingForToken(connection, transaction, tokenHash))
@@ -241,8 +242,11 @@ internal static class RedemptionSettlement
             }
         }
 
-        return outgoing;
+        return new Claimed(redemption, also, outgoing);
     }
+
+    /// <summary>A token's redemption with the end user's other integrations of its tool, and the answers it wrote.</summary>
+    private sealed record Claimed(RedeemedToken Redemption, IReadOnlyList<string> Also, IReadOnlyList<OutgoingMessage> Answers);
 
     /// <summary>The one integration the token can have made, when exactly one can and no other token could have made it.</summary>
     private static StoredIntegration? UniqueMatch(
